@@ -1,0 +1,1 @@
+"""The asyncio broker: connection loop, dispatch table, one handler module per API."""

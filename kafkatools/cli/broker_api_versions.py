@@ -1,0 +1,11 @@
+"""`kafka-broker-api-versions`: placeholder until issue 4 lands."""
+
+from __future__ import annotations
+
+import sys
+
+from kafkatools.cli._pending import not_implemented
+
+
+def main() -> None:
+    sys.exit(not_implemented("kafka-broker-api-versions", 4))

@@ -1,0 +1,1 @@
+"""ZooKeeper layout and the one module that talks to ZooKeeper (kazoo), with an in-memory twin."""
