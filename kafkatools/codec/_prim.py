@@ -330,30 +330,26 @@ def w_ncbytes(out: bytearray, v: object) -> None:
         w_cbytes(out, v)
 
 
-def _records_chunk(out: bytearray, v: object) -> bool:
-    """Records that are not bytes (e.g. a file slice) become their own chunk when encoding chunked."""
-    if isinstance(v, bytes | bytearray | memoryview) or v is None:
-        return False
+def w_records(out: bytearray, v: object, compact: bool, nullable: bool) -> None:
+    """Raw record bytes; with a chunked Out, a non-bytes value with ``__len__`` (e.g. a file slice) is
+    emitted as its own chunk after its length prefix."""
+    if v is None and not nullable:
+        raise Fail("None where the field is not nullable")
+    if v is None or isinstance(v, bytes | bytearray | memoryview):
+        if compact:
+            w_ncbytes(out, v)
+        else:
+            w_nbytes(out, v)
+        return
     splits = getattr(out, "splits", None)
     if splits is None or not hasattr(v, "__len__"):
         raise Fail(f"records must be bytes, bytearray or memoryview, got {type(v).__name__}")
-    splits.append((len(out), v))
-    return True
-
-
-def w_records(out: bytearray, v: object, compact: bool, nullable: bool) -> None:
-    if v is None and not nullable:
-        raise Fail("None where the field is not nullable")
-    if _records_chunk(out, v):
-        size = len(v)  # type: ignore[arg-type]
-        if compact:
-            w_uvar(out, size + 1)
-        else:
-            out += I32.pack(size)
-    elif compact:
-        w_ncbytes(out, v)
+    size = len(v)
+    if compact:
+        w_uvar(out, size + 1)
     else:
-        w_nbytes(out, v)
+        out += I32.pack(size)
+    splits.append((len(out), v))
 
 
 def w_uuid(out: bytearray, u: uuid.UUID) -> None:
