@@ -49,6 +49,7 @@ class Emitter:
         self.top = msg.name
         self.structs: dict[str, int] = {}
         self.consts: dict[str, str] = {}
+        self.default_structs: set[str] = set()  # struct defaults compared against for tagged fields
 
     # ------------------------------------------------------------ types and defaults
 

@@ -202,13 +202,22 @@ def emit_encode(em: Emitter, name: str, fields: list[Field], universe: frozenset
             lines.append(f"{i2}tg: list[tuple[int, bytes | bytearray]] = []")
             for f in tagged:
                 d = em.default(f)
+                if f.is_struct and not f.is_array and d != "None":
+                    d = f"_DEF_{f.elem}"
+                    em.default_structs.add(f.elem)
                 differs = f"o.{f.py} is not None" if d == "None" else f"o.{f.py} != {d}"
                 for c2, flex, nul in _classes(em, f, f.tagged, universe, allow_else=False):
                     test = differs if c2 == "True" else f"({c2}) and {differs}"
                     lines += [f"{i2}if {test}:", f'{i2}    f = "{f.py}"', f"{i2}    tb = bytearray()"]
                     lines += em.write(f, flex, nul, "tb", f"o.{f.py}", i2 + "    ")
                     lines.append(f"{i2}    tg.append(({f.tag}, tb))")
-            lines += [f'{i2}f = "_tagged_fields"', f"{i2}w_tagged(out, tg, o.{UNK})"]
+            lines += [
+                f"{i2}if tg or o.{UNK}:",
+                f'{i2}    f = "_tagged_fields"',
+                f"{i2}    w_tagged(out, tg, o.{UNK})",
+                f"{i2}else:",
+                f"{i2}    out.append(0)",
+            ]
     lines += TRY_TAIL
     return lines
 
@@ -233,6 +242,16 @@ def emit_class(em: Emitter, name: str, fields: list[Field], has_unknown: bool, i
     if has_unknown:
         params.append(f"{UNK}: list[tuple[int, bytes]] = MISSING")
         body.append(f"self.{UNK} = [] if {UNK} is MISSING else {UNK}")
+    if slots:
+        mine = ", ".join(f"self.{s}" for s in slots)
+        theirs = ", ".join(f"other.{s}" for s in slots)
+        lines += [
+            "",
+            f"{ind}    def __eq__(self, other: object) -> bool:",
+            f"{ind}        if not isinstance(other, {em.cls(name)}):",
+            f"{ind}            return NotImplemented",
+            f"{ind}        return ({mine},) == ({theirs},)",
+        ]
     lines.append("")
     lines.append(f"{ind}    def __init__({', '.join(params)}) -> None:")
     lines += [f"{ind}        {s}" for s in body] or [f"{ind}        pass"]

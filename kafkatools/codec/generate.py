@@ -128,6 +128,14 @@ def module_source(msg: Message) -> str:
     ]
     head += [f'{n} = struct.Struct(">{codes}")' for codes, n in em.consts.items()]
     body = [*top[:2], *meta, *classes, *top[2:], *methods]
+    defaults = [f"_DEF_{s} = {em.cls(s)}()" for s in sorted(em.default_structs)]
+    if defaults:
+        body += [
+            "",
+            "",
+            "# default values that tagged struct fields are compared with (never handed out)",
+            *defaults,
+        ]
     return "\n".join([*head, "", "", *body, *funcs]) + "\n"
 
 

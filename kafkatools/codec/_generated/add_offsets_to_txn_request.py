@@ -22,6 +22,11 @@ class AddOffsetsToTxnRequest(Message):
     MAX_VERSION = 4
     FLEXIBLE_MIN = 3
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AddOffsetsToTxnRequest):
+            return NotImplemented
+        return (self.transactional_id, self.producer_id, self.producer_epoch, self.group_id, self._unknown_tagged_fields,) == (other.transactional_id, other.producer_id, other.producer_epoch, other.group_id, other._unknown_tagged_fields,)
+
     def __init__(self, transactional_id: str = '', producer_id: int = 0, producer_epoch: int = 0, group_id: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.transactional_id = transactional_id
         self.producer_id = producer_id

@@ -27,6 +27,11 @@ class AddPartitionsToTxnResponse(Message):
     class AddPartitionsToTxnTopicResult(Struct):
         __slots__ = ('name', 'results_by_partition', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult):
+                return NotImplemented
+            return (self.name, self.results_by_partition, self._unknown_tagged_fields,) == (other.name, other.results_by_partition, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', results_by_partition: list[AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.results_by_partition = [] if results_by_partition is MISSING else results_by_partition
@@ -34,6 +39,11 @@ class AddPartitionsToTxnResponse(Message):
 
     class AddPartitionsToTxnPartitionResult(Struct):
         __slots__ = ('partition_index', 'partition_error_code', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult):
+                return NotImplemented
+            return (self.partition_index, self.partition_error_code, self._unknown_tagged_fields,) == (other.partition_index, other.partition_error_code, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, partition_error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -43,10 +53,20 @@ class AddPartitionsToTxnResponse(Message):
     class AddPartitionsToTxnResult(Struct):
         __slots__ = ('transactional_id', 'topic_results', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AddPartitionsToTxnResponse.AddPartitionsToTxnResult):
+                return NotImplemented
+            return (self.transactional_id, self.topic_results, self._unknown_tagged_fields,) == (other.transactional_id, other.topic_results, other._unknown_tagged_fields,)
+
         def __init__(self, transactional_id: str = '', topic_results: list[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.transactional_id = transactional_id
             self.topic_results = [] if topic_results is MISSING else topic_results
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AddPartitionsToTxnResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.results_by_transaction, self.results_by_topic_v3_and_below, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.results_by_transaction, other.results_by_topic_v3_and_below, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, results_by_transaction: list[AddPartitionsToTxnResponse.AddPartitionsToTxnResult] = MISSING, results_by_topic_v3_and_below: list[AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

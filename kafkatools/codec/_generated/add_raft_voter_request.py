@@ -26,11 +26,21 @@ class AddRaftVoterRequest(Message):
     class Listener(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AddRaftVoterRequest.Listener):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AddRaftVoterRequest):
+            return NotImplemented
+        return (self.cluster_id, self.timeout_ms, self.voter_id, self.voter_directory_id, self.listeners, self._unknown_tagged_fields,) == (other.cluster_id, other.timeout_ms, other.voter_id, other.voter_directory_id, other.listeners, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = '', timeout_ms: int = 0, voter_id: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, listeners: list[AddRaftVoterRequest.Listener] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id

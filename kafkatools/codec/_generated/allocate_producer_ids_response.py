@@ -22,6 +22,11 @@ class AllocateProducerIdsResponse(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AllocateProducerIdsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.producer_id_start, self.producer_id_len, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.producer_id_start, other.producer_id_len, other._unknown_tagged_fields,)
+
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, producer_id_start: int = 0, producer_id_len: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code

@@ -26,6 +26,11 @@ class AlterClientQuotasRequest(Message):
     class EntityData(Struct):
         __slots__ = ('entity_type', 'entity_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterClientQuotasRequest.EntityData):
+                return NotImplemented
+            return (self.entity_type, self.entity_name, self._unknown_tagged_fields,) == (other.entity_type, other.entity_name, other._unknown_tagged_fields,)
+
         def __init__(self, entity_type: str = '', entity_name: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity_type = entity_type
             self.entity_name = entity_name
@@ -33,6 +38,11 @@ class AlterClientQuotasRequest(Message):
 
     class OpData(Struct):
         __slots__ = ('key', 'value', 'remove', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterClientQuotasRequest.OpData):
+                return NotImplemented
+            return (self.key, self.value, self.remove, self._unknown_tagged_fields,) == (other.key, other.value, other.remove, other._unknown_tagged_fields,)
 
         def __init__(self, key: str = '', value: float = 0.0, remove: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.key = key
@@ -43,10 +53,20 @@ class AlterClientQuotasRequest(Message):
     class EntryData(Struct):
         __slots__ = ('entity', 'ops', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterClientQuotasRequest.EntryData):
+                return NotImplemented
+            return (self.entity, self.ops, self._unknown_tagged_fields,) == (other.entity, other.ops, other._unknown_tagged_fields,)
+
         def __init__(self, entity: list[AlterClientQuotasRequest.EntityData] = MISSING, ops: list[AlterClientQuotasRequest.OpData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity = [] if entity is MISSING else entity
             self.ops = [] if ops is MISSING else ops
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterClientQuotasRequest):
+            return NotImplemented
+        return (self.entries, self.validate_only, self._unknown_tagged_fields,) == (other.entries, other.validate_only, other._unknown_tagged_fields,)
 
     def __init__(self, entries: list[AlterClientQuotasRequest.EntryData] = MISSING, validate_only: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.entries = [] if entries is MISSING else entries

@@ -26,6 +26,11 @@ class AlterClientQuotasResponse(Message):
     class EntityData(Struct):
         __slots__ = ('entity_type', 'entity_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterClientQuotasResponse.EntityData):
+                return NotImplemented
+            return (self.entity_type, self.entity_name, self._unknown_tagged_fields,) == (other.entity_type, other.entity_name, other._unknown_tagged_fields,)
+
         def __init__(self, entity_type: str = '', entity_name: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity_type = entity_type
             self.entity_name = entity_name
@@ -34,11 +39,21 @@ class AlterClientQuotasResponse(Message):
     class EntryData(Struct):
         __slots__ = ('error_code', 'error_message', 'entity', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterClientQuotasResponse.EntryData):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.entity, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.entity, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = '', entity: list[AlterClientQuotasResponse.EntityData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
             self.entity = [] if entity is MISSING else entity
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterClientQuotasResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.entries, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.entries, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, entries: list[AlterClientQuotasResponse.EntryData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

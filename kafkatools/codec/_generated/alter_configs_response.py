@@ -27,12 +27,22 @@ class AlterConfigsResponse(Message):
     class AlterConfigsResourceResponse(Struct):
         __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterConfigsResponse.AlterConfigsResourceResponse):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.resource_type, self.resource_name, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.resource_type, other.resource_name, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = '', resource_type: int = 0, resource_name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
             self.resource_type = resource_type
             self.resource_name = resource_name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterConfigsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.responses, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.responses, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, responses: list[AlterConfigsResponse.AlterConfigsResourceResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -25,6 +25,11 @@ class AlterPartitionReassignmentsRequest(Message):
     class ReassignablePartition(Struct):
         __slots__ = ('partition_index', 'replicas', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionReassignmentsRequest.ReassignablePartition):
+                return NotImplemented
+            return (self.partition_index, self.replicas, self._unknown_tagged_fields,) == (other.partition_index, other.replicas, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, replicas: list[int] | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.replicas = replicas
@@ -33,10 +38,20 @@ class AlterPartitionReassignmentsRequest(Message):
     class ReassignableTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionReassignmentsRequest.ReassignableTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[AlterPartitionReassignmentsRequest.ReassignablePartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterPartitionReassignmentsRequest):
+            return NotImplemented
+        return (self.timeout_ms, self.topics, self._unknown_tagged_fields,) == (other.timeout_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, timeout_ms: int = 60000, topics: list[AlterPartitionReassignmentsRequest.ReassignableTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.timeout_ms = timeout_ms

@@ -25,6 +25,11 @@ class AlterPartitionReassignmentsResponse(Message):
     class ReassignablePartitionResponse(Struct):
         __slots__ = ('partition_index', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionReassignmentsResponse.ReassignablePartitionResponse):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, error_message: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -34,10 +39,20 @@ class AlterPartitionReassignmentsResponse(Message):
     class ReassignableTopicResponse(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionReassignmentsResponse.ReassignableTopicResponse):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[AlterPartitionReassignmentsResponse.ReassignablePartitionResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterPartitionReassignmentsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.responses, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.responses, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', responses: list[AlterPartitionReassignmentsResponse.ReassignableTopicResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

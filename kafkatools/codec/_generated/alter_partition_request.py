@@ -28,6 +28,11 @@ class AlterPartitionRequest(Message):
     class BrokerState(Struct):
         __slots__ = ('broker_id', 'broker_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionRequest.BrokerState):
+                return NotImplemented
+            return (self.broker_id, self.broker_epoch, self._unknown_tagged_fields,) == (other.broker_id, other.broker_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, broker_id: int = 0, broker_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.broker_id = broker_id
             self.broker_epoch = broker_epoch
@@ -35,6 +40,11 @@ class AlterPartitionRequest(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'leader_epoch', 'new_isr', 'new_isr_with_epochs', 'leader_recovery_state', 'partition_epoch', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.leader_epoch, self.new_isr, self.new_isr_with_epochs, self.leader_recovery_state, self.partition_epoch, self._unknown_tagged_fields,) == (other.partition_index, other.leader_epoch, other.new_isr, other.new_isr_with_epochs, other.leader_recovery_state, other.partition_epoch, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, leader_epoch: int = 0, new_isr: list[int] = MISSING, new_isr_with_epochs: list[AlterPartitionRequest.BrokerState] = MISSING, leader_recovery_state: int = 0, partition_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -48,11 +58,21 @@ class AlterPartitionRequest(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionRequest.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', topic_id: uuid.UUID = ZERO_UUID, partitions: list[AlterPartitionRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterPartitionRequest):
+            return NotImplemented
+        return (self.broker_id, self.broker_epoch, self.topics, self._unknown_tagged_fields,) == (other.broker_id, other.broker_epoch, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, broker_id: int = 0, broker_epoch: int = -1, topics: list[AlterPartitionRequest.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id

@@ -28,6 +28,11 @@ class AlterPartitionResponse(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'isr', 'leader_recovery_state', 'partition_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.leader_id, self.leader_epoch, self.isr, self.leader_recovery_state, self.partition_epoch, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.leader_id, other.leader_epoch, other.isr, other.leader_recovery_state, other.partition_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, leader_id: int = 0, leader_epoch: int = 0, isr: list[int] = MISSING, leader_recovery_state: int = 0, partition_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -41,11 +46,21 @@ class AlterPartitionResponse(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterPartitionResponse.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', topic_id: uuid.UUID = ZERO_UUID, partitions: list[AlterPartitionResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterPartitionResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, topics: list[AlterPartitionResponse.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -24,6 +24,11 @@ class AlterReplicaLogDirsRequest(Message):
     class AlterReplicaLogDirTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
@@ -32,10 +37,20 @@ class AlterReplicaLogDirsRequest(Message):
     class AlterReplicaLogDir(Struct):
         __slots__ = ('path', 'topics', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterReplicaLogDirsRequest.AlterReplicaLogDir):
+                return NotImplemented
+            return (self.path, self.topics, self._unknown_tagged_fields,) == (other.path, other.topics, other._unknown_tagged_fields,)
+
         def __init__(self, path: str = '', topics: list[AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.path = path
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterReplicaLogDirsRequest):
+            return NotImplemented
+        return (self.dirs, self._unknown_tagged_fields,) == (other.dirs, other._unknown_tagged_fields,)
 
     def __init__(self, dirs: list[AlterReplicaLogDirsRequest.AlterReplicaLogDir] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.dirs = [] if dirs is MISSING else dirs

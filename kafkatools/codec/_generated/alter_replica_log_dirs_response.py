@@ -26,6 +26,11 @@ class AlterReplicaLogDirsResponse(Message):
     class AlterReplicaLogDirPartitionResult(Struct):
         __slots__ = ('partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -34,10 +39,20 @@ class AlterReplicaLogDirsResponse(Message):
     class AlterReplicaLogDirTopicResult(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterReplicaLogDirsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, results: list[AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

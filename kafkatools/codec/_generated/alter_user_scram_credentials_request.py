@@ -26,6 +26,11 @@ class AlterUserScramCredentialsRequest(Message):
     class ScramCredentialDeletion(Struct):
         __slots__ = ('name', 'mechanism', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterUserScramCredentialsRequest.ScramCredentialDeletion):
+                return NotImplemented
+            return (self.name, self.mechanism, self._unknown_tagged_fields,) == (other.name, other.mechanism, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', mechanism: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.mechanism = mechanism
@@ -34,6 +39,11 @@ class AlterUserScramCredentialsRequest(Message):
     class ScramCredentialUpsertion(Struct):
         __slots__ = ('name', 'mechanism', 'iterations', 'salt', 'salted_password', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterUserScramCredentialsRequest.ScramCredentialUpsertion):
+                return NotImplemented
+            return (self.name, self.mechanism, self.iterations, self.salt, self.salted_password, self._unknown_tagged_fields,) == (other.name, other.mechanism, other.iterations, other.salt, other.salted_password, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', mechanism: int = 0, iterations: int = 0, salt: bytes = b"", salted_password: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.mechanism = mechanism
@@ -41,6 +51,11 @@ class AlterUserScramCredentialsRequest(Message):
             self.salt = salt
             self.salted_password = salted_password
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterUserScramCredentialsRequest):
+            return NotImplemented
+        return (self.deletions, self.upsertions, self._unknown_tagged_fields,) == (other.deletions, other.upsertions, other._unknown_tagged_fields,)
 
     def __init__(self, deletions: list[AlterUserScramCredentialsRequest.ScramCredentialDeletion] = MISSING, upsertions: list[AlterUserScramCredentialsRequest.ScramCredentialUpsertion] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.deletions = [] if deletions is MISSING else deletions

@@ -26,11 +26,21 @@ class AlterUserScramCredentialsResponse(Message):
     class AlterUserScramCredentialsResult(Struct):
         __slots__ = ('user', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult):
+                return NotImplemented
+            return (self.user, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.user, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, user: str = '', error_code: int = 0, error_message: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.user = user
             self.error_code = error_code
             self.error_message = error_message
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AlterUserScramCredentialsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, results: list[AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -21,6 +21,11 @@ class ApiVersionsRequest(Message):
     MAX_VERSION = 4
     FLEXIBLE_MIN = 3
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ApiVersionsRequest):
+            return NotImplemented
+        return (self.client_software_name, self.client_software_version, self._unknown_tagged_fields,) == (other.client_software_name, other.client_software_version, other._unknown_tagged_fields,)
+
     def __init__(self, client_software_name: str = '', client_software_version: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.client_software_name = client_software_name
         self.client_software_version = client_software_version

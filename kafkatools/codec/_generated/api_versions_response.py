@@ -30,6 +30,11 @@ class ApiVersionsResponse(Message):
     class ApiVersion(Struct):
         __slots__ = ('api_key', 'min_version', 'max_version', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ApiVersionsResponse.ApiVersion):
+                return NotImplemented
+            return (self.api_key, self.min_version, self.max_version, self._unknown_tagged_fields,) == (other.api_key, other.min_version, other.max_version, other._unknown_tagged_fields,)
+
         def __init__(self, api_key: int = 0, min_version: int = 0, max_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.api_key = api_key
             self.min_version = min_version
@@ -38,6 +43,11 @@ class ApiVersionsResponse(Message):
 
     class SupportedFeatureKey(Struct):
         __slots__ = ('name', 'min_version', 'max_version', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ApiVersionsResponse.SupportedFeatureKey):
+                return NotImplemented
+            return (self.name, self.min_version, self.max_version, self._unknown_tagged_fields,) == (other.name, other.min_version, other.max_version, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', min_version: int = 0, max_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -48,11 +58,21 @@ class ApiVersionsResponse(Message):
     class FinalizedFeatureKey(Struct):
         __slots__ = ('name', 'max_version_level', 'min_version_level', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ApiVersionsResponse.FinalizedFeatureKey):
+                return NotImplemented
+            return (self.name, self.max_version_level, self.min_version_level, self._unknown_tagged_fields,) == (other.name, other.max_version_level, other.min_version_level, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', max_version_level: int = 0, min_version_level: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.max_version_level = max_version_level
             self.min_version_level = min_version_level
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ApiVersionsResponse):
+            return NotImplemented
+        return (self.error_code, self.api_keys, self.throttle_time_ms, self.supported_features, self.finalized_features_epoch, self.finalized_features, self.zk_migration_ready, self._unknown_tagged_fields,) == (other.error_code, other.api_keys, other.throttle_time_ms, other.supported_features, other.finalized_features_epoch, other.finalized_features, other.zk_migration_ready, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, api_keys: list[ApiVersionsResponse.ApiVersion] = MISSING, throttle_time_ms: int = 0, supported_features: list[ApiVersionsResponse.SupportedFeatureKey] = MISSING, finalized_features_epoch: int = -1, finalized_features: list[ApiVersionsResponse.FinalizedFeatureKey] = MISSING, zk_migration_ready: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code
@@ -362,8 +382,11 @@ def _e_ApiVersionsResponse(o: ApiVersionsResponse, out: bytearray, v: int) -> No
                 tb = bytearray()
                 tb += _S5.pack(o.zk_migration_ready)
                 tg.append((3, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

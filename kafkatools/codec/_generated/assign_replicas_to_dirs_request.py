@@ -26,12 +26,22 @@ class AssignReplicasToDirsRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self._unknown_tagged_fields,) == (other.partition_index, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
 
     class TopicData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsRequest.TopicData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
 
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[AssignReplicasToDirsRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
@@ -41,10 +51,20 @@ class AssignReplicasToDirsRequest(Message):
     class DirectoryData(Struct):
         __slots__ = ('id', 'topics', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsRequest.DirectoryData):
+                return NotImplemented
+            return (self.id, self.topics, self._unknown_tagged_fields,) == (other.id, other.topics, other._unknown_tagged_fields,)
+
         def __init__(self, id: uuid.UUID = ZERO_UUID, topics: list[AssignReplicasToDirsRequest.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.id = id
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssignReplicasToDirsRequest):
+            return NotImplemented
+        return (self.broker_id, self.broker_epoch, self.directories, self._unknown_tagged_fields,) == (other.broker_id, other.broker_epoch, other.directories, other._unknown_tagged_fields,)
 
     def __init__(self, broker_id: int = 0, broker_epoch: int = -1, directories: list[AssignReplicasToDirsRequest.DirectoryData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id

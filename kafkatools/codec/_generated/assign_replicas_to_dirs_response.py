@@ -25,6 +25,11 @@ class AssignReplicasToDirsResponse(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -32,6 +37,11 @@ class AssignReplicasToDirsResponse(Message):
 
     class TopicData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsResponse.TopicData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
 
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[AssignReplicasToDirsResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
@@ -41,10 +51,20 @@ class AssignReplicasToDirsResponse(Message):
     class DirectoryData(Struct):
         __slots__ = ('id', 'topics', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, AssignReplicasToDirsResponse.DirectoryData):
+                return NotImplemented
+            return (self.id, self.topics, self._unknown_tagged_fields,) == (other.id, other.topics, other._unknown_tagged_fields,)
+
         def __init__(self, id: uuid.UUID = ZERO_UUID, topics: list[AssignReplicasToDirsResponse.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.id = id
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssignReplicasToDirsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.directories, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.directories, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, directories: list[AssignReplicasToDirsResponse.DirectoryData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

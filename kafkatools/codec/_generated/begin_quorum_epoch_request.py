@@ -27,6 +27,11 @@ class BeginQuorumEpochRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'voter_directory_id', 'leader_id', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, BeginQuorumEpochRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.voter_directory_id, self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.partition_index, other.voter_directory_id, other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, leader_id: int = 0, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.voter_directory_id = voter_directory_id
@@ -37,6 +42,11 @@ class BeginQuorumEpochRequest(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, BeginQuorumEpochRequest.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[BeginQuorumEpochRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
@@ -45,11 +55,21 @@ class BeginQuorumEpochRequest(Message):
     class LeaderEndpoint(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, BeginQuorumEpochRequest.LeaderEndpoint):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BeginQuorumEpochRequest):
+            return NotImplemented
+        return (self.cluster_id, self.voter_id, self.topics, self.leader_endpoints, self._unknown_tagged_fields,) == (other.cluster_id, other.voter_id, other.topics, other.leader_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = None, voter_id: int = -1, topics: list[BeginQuorumEpochRequest.TopicData] = MISSING, leader_endpoints: list[BeginQuorumEpochRequest.LeaderEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id

@@ -22,6 +22,11 @@ class BrokerHeartbeatRequest(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BrokerHeartbeatRequest):
+            return NotImplemented
+        return (self.broker_id, self.broker_epoch, self.current_metadata_offset, self.want_fence, self.want_shut_down, self.offline_log_dirs, self._unknown_tagged_fields,) == (other.broker_id, other.broker_epoch, other.current_metadata_offset, other.want_fence, other.want_shut_down, other.offline_log_dirs, other._unknown_tagged_fields,)
+
     def __init__(self, broker_id: int = 0, broker_epoch: int = -1, current_metadata_offset: int = 0, want_fence: bool = False, want_shut_down: bool = False, offline_log_dirs: list[uuid.UUID] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id
         self.broker_epoch = broker_epoch
@@ -101,8 +106,11 @@ def _e_BrokerHeartbeatRequest(o: BrokerHeartbeatRequest, out: bytearray, v: int)
             for el_offline_log_dirs in xs_offline_log_dirs:
                 w_uuid(tb, el_offline_log_dirs)
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

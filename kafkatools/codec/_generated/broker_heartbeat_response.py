@@ -22,6 +22,11 @@ class BrokerHeartbeatResponse(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BrokerHeartbeatResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.is_caught_up, self.is_fenced, self.should_shut_down, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.is_caught_up, other.is_fenced, other.should_shut_down, other._unknown_tagged_fields,)
+
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, is_caught_up: bool = False, is_fenced: bool = True, should_shut_down: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code

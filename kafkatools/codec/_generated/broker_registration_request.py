@@ -29,6 +29,11 @@ class BrokerRegistrationRequest(Message):
     class Listener(Struct):
         __slots__ = ('name', 'host', 'port', 'security_protocol', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, BrokerRegistrationRequest.Listener):
+                return NotImplemented
+            return (self.name, self.host, self.port, self.security_protocol, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other.security_protocol, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, security_protocol: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
@@ -39,11 +44,21 @@ class BrokerRegistrationRequest(Message):
     class Feature(Struct):
         __slots__ = ('name', 'min_supported_version', 'max_supported_version', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, BrokerRegistrationRequest.Feature):
+                return NotImplemented
+            return (self.name, self.min_supported_version, self.max_supported_version, self._unknown_tagged_fields,) == (other.name, other.min_supported_version, other.max_supported_version, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', min_supported_version: int = 0, max_supported_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.min_supported_version = min_supported_version
             self.max_supported_version = max_supported_version
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BrokerRegistrationRequest):
+            return NotImplemented
+        return (self.broker_id, self.cluster_id, self.incarnation_id, self.listeners, self.features, self.rack, self.is_migrating_zk_broker, self.log_dirs, self.previous_broker_epoch, self._unknown_tagged_fields,) == (other.broker_id, other.cluster_id, other.incarnation_id, other.listeners, other.features, other.rack, other.is_migrating_zk_broker, other.log_dirs, other.previous_broker_epoch, other._unknown_tagged_fields,)
 
     def __init__(self, broker_id: int = 0, cluster_id: str = '', incarnation_id: uuid.UUID = ZERO_UUID, listeners: list[BrokerRegistrationRequest.Listener] = MISSING, features: list[BrokerRegistrationRequest.Feature] = MISSING, rack: str | None = '', is_migrating_zk_broker: bool = False, log_dirs: list[uuid.UUID] = MISSING, previous_broker_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id

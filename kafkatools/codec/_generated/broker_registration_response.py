@@ -22,6 +22,11 @@ class BrokerRegistrationResponse(Message):
     MAX_VERSION = 4
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BrokerRegistrationResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.broker_epoch, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.broker_epoch, other._unknown_tagged_fields,)
+
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, broker_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code

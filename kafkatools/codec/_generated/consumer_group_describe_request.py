@@ -22,6 +22,11 @@ class ConsumerGroupDescribeRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsumerGroupDescribeRequest):
+            return NotImplemented
+        return (self.group_ids, self.include_authorized_operations, self._unknown_tagged_fields,) == (other.group_ids, other.include_authorized_operations, other._unknown_tagged_fields,)
+
     def __init__(self, group_ids: list[str] = MISSING, include_authorized_operations: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_ids = [] if group_ids is MISSING else group_ids
         self.include_authorized_operations = include_authorized_operations

@@ -27,6 +27,11 @@ class ConsumerGroupDescribeResponse(Message):
     class TopicPartitions(Struct):
         __slots__ = ('topic_id', 'topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerGroupDescribeResponse.TopicPartitions):
+                return NotImplemented
+            return (self.topic_id, self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, topic_name: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.topic_name = topic_name
@@ -36,12 +41,22 @@ class ConsumerGroupDescribeResponse(Message):
     class Assignment(Struct):
         __slots__ = ('topic_partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerGroupDescribeResponse.Assignment):
+                return NotImplemented
+            return (self.topic_partitions, self._unknown_tagged_fields,) == (other.topic_partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_partitions: list[ConsumerGroupDescribeResponse.TopicPartitions] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_partitions = [] if topic_partitions is MISSING else topic_partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
 
     class Member(Struct):
         __slots__ = ('member_id', 'instance_id', 'rack_id', 'member_epoch', 'client_id', 'client_host', 'subscribed_topic_names', 'subscribed_topic_regex', 'assignment', 'target_assignment', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerGroupDescribeResponse.Member):
+                return NotImplemented
+            return (self.member_id, self.instance_id, self.rack_id, self.member_epoch, self.client_id, self.client_host, self.subscribed_topic_names, self.subscribed_topic_regex, self.assignment, self.target_assignment, self._unknown_tagged_fields,) == (other.member_id, other.instance_id, other.rack_id, other.member_epoch, other.client_id, other.client_host, other.subscribed_topic_names, other.subscribed_topic_regex, other.assignment, other.target_assignment, other._unknown_tagged_fields,)
 
         def __init__(self, member_id: str = '', instance_id: str | None = None, rack_id: str | None = None, member_epoch: int = 0, client_id: str = '', client_host: str = '', subscribed_topic_names: list[str] = MISSING, subscribed_topic_regex: str | None = None, assignment: ConsumerGroupDescribeResponse.Assignment = MISSING, target_assignment: ConsumerGroupDescribeResponse.Assignment = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
@@ -59,6 +74,11 @@ class ConsumerGroupDescribeResponse(Message):
     class DescribedGroup(Struct):
         __slots__ = ('error_code', 'error_message', 'group_id', 'group_state', 'group_epoch', 'assignment_epoch', 'assignor_name', 'members', 'authorized_operations', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerGroupDescribeResponse.DescribedGroup):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.group_id, self.group_state, self.group_epoch, self.assignment_epoch, self.assignor_name, self.members, self.authorized_operations, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.group_id, other.group_state, other.group_epoch, other.assignment_epoch, other.assignor_name, other.members, other.authorized_operations, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = None, group_id: str = '', group_state: str = '', group_epoch: int = 0, assignment_epoch: int = 0, assignor_name: str = '', members: list[ConsumerGroupDescribeResponse.Member] = MISSING, authorized_operations: int = -2147483648, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
@@ -70,6 +90,11 @@ class ConsumerGroupDescribeResponse(Message):
             self.members = [] if members is MISSING else members
             self.authorized_operations = authorized_operations
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsumerGroupDescribeResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.groups, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.groups, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, groups: list[ConsumerGroupDescribeResponse.DescribedGroup] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -24,9 +24,19 @@ class ConsumerProtocolAssignment(Message):
     class TopicPartition(Struct):
         __slots__ = ('topic', 'partitions', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerProtocolAssignment.TopicPartition):
+                return NotImplemented
+            return (self.topic, self.partitions,) == (other.topic, other.partitions,)
+
         def __init__(self, topic: str = '', partitions: list[int] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsumerProtocolAssignment):
+            return NotImplemented
+        return (self.assigned_partitions, self.user_data,) == (other.assigned_partitions, other.user_data,)
 
     def __init__(self, assigned_partitions: list[ConsumerProtocolAssignment.TopicPartition] = MISSING, user_data: bytes | None = None) -> None:
         self.assigned_partitions = [] if assigned_partitions is MISSING else assigned_partitions

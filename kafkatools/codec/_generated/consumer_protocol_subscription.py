@@ -25,9 +25,19 @@ class ConsumerProtocolSubscription(Message):
     class TopicPartition(Struct):
         __slots__ = ('topic', 'partitions', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ConsumerProtocolSubscription.TopicPartition):
+                return NotImplemented
+            return (self.topic, self.partitions,) == (other.topic, other.partitions,)
+
         def __init__(self, topic: str = '', partitions: list[int] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsumerProtocolSubscription):
+            return NotImplemented
+        return (self.topics, self.user_data, self.owned_partitions, self.generation_id, self.rack_id,) == (other.topics, other.user_data, other.owned_partitions, other.generation_id, other.rack_id,)
 
     def __init__(self, topics: list[str] = MISSING, user_data: bytes | None = None, owned_partitions: list[ConsumerProtocolSubscription.TopicPartition] = MISSING, generation_id: int = -1, rack_id: str | None = None) -> None:
         self.topics = [] if topics is MISSING else topics

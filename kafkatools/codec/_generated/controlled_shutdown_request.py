@@ -23,6 +23,11 @@ class ControlledShutdownRequest(Message):
     MAX_VERSION = 3
     FLEXIBLE_MIN = 3
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ControlledShutdownRequest):
+            return NotImplemented
+        return (self.broker_id, self.broker_epoch, self._unknown_tagged_fields,) == (other.broker_id, other.broker_epoch, other._unknown_tagged_fields,)
+
     def __init__(self, broker_id: int = 0, broker_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id
         self.broker_epoch = broker_epoch

@@ -26,10 +26,20 @@ class ControlledShutdownResponse(Message):
     class RemainingPartition(Struct):
         __slots__ = ('topic_name', 'partition_index', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ControlledShutdownResponse.RemainingPartition):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ControlledShutdownResponse):
+            return NotImplemented
+        return (self.error_code, self.remaining_partitions, self._unknown_tagged_fields,) == (other.error_code, other.remaining_partitions, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, remaining_partitions: list[ControlledShutdownResponse.RemainingPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code

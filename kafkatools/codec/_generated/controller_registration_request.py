@@ -28,6 +28,11 @@ class ControllerRegistrationRequest(Message):
     class Listener(Struct):
         __slots__ = ('name', 'host', 'port', 'security_protocol', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ControllerRegistrationRequest.Listener):
+                return NotImplemented
+            return (self.name, self.host, self.port, self.security_protocol, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other.security_protocol, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, security_protocol: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
@@ -38,11 +43,21 @@ class ControllerRegistrationRequest(Message):
     class Feature(Struct):
         __slots__ = ('name', 'min_supported_version', 'max_supported_version', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ControllerRegistrationRequest.Feature):
+                return NotImplemented
+            return (self.name, self.min_supported_version, self.max_supported_version, self._unknown_tagged_fields,) == (other.name, other.min_supported_version, other.max_supported_version, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', min_supported_version: int = 0, max_supported_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.min_supported_version = min_supported_version
             self.max_supported_version = max_supported_version
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ControllerRegistrationRequest):
+            return NotImplemented
+        return (self.controller_id, self.incarnation_id, self.zk_migration_ready, self.listeners, self.features, self._unknown_tagged_fields,) == (other.controller_id, other.incarnation_id, other.zk_migration_ready, other.listeners, other.features, other._unknown_tagged_fields,)
 
     def __init__(self, controller_id: int = 0, incarnation_id: uuid.UUID = ZERO_UUID, zk_migration_ready: bool = False, listeners: list[ControllerRegistrationRequest.Listener] = MISSING, features: list[ControllerRegistrationRequest.Feature] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.controller_id = controller_id

@@ -26,6 +26,11 @@ class CreateAclsRequest(Message):
     class AclCreation(Struct):
         __slots__ = ('resource_type', 'resource_name', 'resource_pattern_type', 'principal', 'host', 'operation', 'permission_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateAclsRequest.AclCreation):
+                return NotImplemented
+            return (self.resource_type, self.resource_name, self.resource_pattern_type, self.principal, self.host, self.operation, self.permission_type, self._unknown_tagged_fields,) == (other.resource_type, other.resource_name, other.resource_pattern_type, other.principal, other.host, other.operation, other.permission_type, other._unknown_tagged_fields,)
+
         def __init__(self, resource_type: int = 0, resource_name: str = '', resource_pattern_type: int = 3, principal: str = '', host: str = '', operation: int = 0, permission_type: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.resource_type = resource_type
             self.resource_name = resource_name
@@ -35,6 +40,11 @@ class CreateAclsRequest(Message):
             self.operation = operation
             self.permission_type = permission_type
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreateAclsRequest):
+            return NotImplemented
+        return (self.creations, self._unknown_tagged_fields,) == (other.creations, other._unknown_tagged_fields,)
 
     def __init__(self, creations: list[CreateAclsRequest.AclCreation] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.creations = [] if creations is MISSING else creations

@@ -25,10 +25,20 @@ class CreateDelegationTokenRequest(Message):
     class CreatableRenewers(Struct):
         __slots__ = ('principal_type', 'principal_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateDelegationTokenRequest.CreatableRenewers):
+                return NotImplemented
+            return (self.principal_type, self.principal_name, self._unknown_tagged_fields,) == (other.principal_type, other.principal_name, other._unknown_tagged_fields,)
+
         def __init__(self, principal_type: str = '', principal_name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.principal_type = principal_type
             self.principal_name = principal_name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreateDelegationTokenRequest):
+            return NotImplemented
+        return (self.owner_principal_type, self.owner_principal_name, self.renewers, self.max_lifetime_ms, self._unknown_tagged_fields,) == (other.owner_principal_type, other.owner_principal_name, other.renewers, other.max_lifetime_ms, other._unknown_tagged_fields,)
 
     def __init__(self, owner_principal_type: str | None = '', owner_principal_name: str | None = '', renewers: list[CreateDelegationTokenRequest.CreatableRenewers] = MISSING, max_lifetime_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.owner_principal_type = owner_principal_type

@@ -26,6 +26,11 @@ class CreatePartitionsRequest(Message):
     class CreatePartitionsAssignment(Struct):
         __slots__ = ('broker_ids', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreatePartitionsRequest.CreatePartitionsAssignment):
+                return NotImplemented
+            return (self.broker_ids, self._unknown_tagged_fields,) == (other.broker_ids, other._unknown_tagged_fields,)
+
         def __init__(self, broker_ids: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.broker_ids = [] if broker_ids is MISSING else broker_ids
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
@@ -33,11 +38,21 @@ class CreatePartitionsRequest(Message):
     class CreatePartitionsTopic(Struct):
         __slots__ = ('name', 'count', 'assignments', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreatePartitionsRequest.CreatePartitionsTopic):
+                return NotImplemented
+            return (self.name, self.count, self.assignments, self._unknown_tagged_fields,) == (other.name, other.count, other.assignments, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', count: int = 0, assignments: list[CreatePartitionsRequest.CreatePartitionsAssignment] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.count = count
             self.assignments = [] if assignments is MISSING else assignments
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreatePartitionsRequest):
+            return NotImplemented
+        return (self.topics, self.timeout_ms, self.validate_only, self._unknown_tagged_fields,) == (other.topics, other.timeout_ms, other.validate_only, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[CreatePartitionsRequest.CreatePartitionsTopic] = MISSING, timeout_ms: int = 0, validate_only: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

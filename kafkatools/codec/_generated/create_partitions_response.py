@@ -26,11 +26,21 @@ class CreatePartitionsResponse(Message):
     class CreatePartitionsTopicResult(Struct):
         __slots__ = ('name', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreatePartitionsResponse.CreatePartitionsTopicResult):
+                return NotImplemented
+            return (self.name, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.name, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', error_code: int = 0, error_message: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.error_code = error_code
             self.error_message = error_message
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreatePartitionsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, results: list[CreatePartitionsResponse.CreatePartitionsTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

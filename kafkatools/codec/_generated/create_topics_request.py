@@ -27,6 +27,11 @@ class CreateTopicsRequest(Message):
     class CreatableReplicaAssignment(Struct):
         __slots__ = ('partition_index', 'broker_ids', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateTopicsRequest.CreatableReplicaAssignment):
+                return NotImplemented
+            return (self.partition_index, self.broker_ids, self._unknown_tagged_fields,) == (other.partition_index, other.broker_ids, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, broker_ids: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.broker_ids = [] if broker_ids is MISSING else broker_ids
@@ -34,6 +39,11 @@ class CreateTopicsRequest(Message):
 
     class CreatableTopicConfig(Struct):
         __slots__ = ('name', 'value', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateTopicsRequest.CreatableTopicConfig):
+                return NotImplemented
+            return (self.name, self.value, self._unknown_tagged_fields,) == (other.name, other.value, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', value: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -43,6 +53,11 @@ class CreateTopicsRequest(Message):
     class CreatableTopic(Struct):
         __slots__ = ('name', 'num_partitions', 'replication_factor', 'assignments', 'configs', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateTopicsRequest.CreatableTopic):
+                return NotImplemented
+            return (self.name, self.num_partitions, self.replication_factor, self.assignments, self.configs, self._unknown_tagged_fields,) == (other.name, other.num_partitions, other.replication_factor, other.assignments, other.configs, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', num_partitions: int = 0, replication_factor: int = 0, assignments: list[CreateTopicsRequest.CreatableReplicaAssignment] = MISSING, configs: list[CreateTopicsRequest.CreatableTopicConfig] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.num_partitions = num_partitions
@@ -50,6 +65,11 @@ class CreateTopicsRequest(Message):
             self.assignments = [] if assignments is MISSING else assignments
             self.configs = [] if configs is MISSING else configs
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreateTopicsRequest):
+            return NotImplemented
+        return (self.topics, self.timeout_ms, self.validate_only, self._unknown_tagged_fields,) == (other.topics, other.timeout_ms, other.validate_only, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[CreateTopicsRequest.CreatableTopic] = MISSING, timeout_ms: int = 60000, validate_only: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

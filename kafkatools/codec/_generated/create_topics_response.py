@@ -28,6 +28,11 @@ class CreateTopicsResponse(Message):
     class CreatableTopicConfigs(Struct):
         __slots__ = ('name', 'value', 'read_only', 'config_source', 'is_sensitive', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateTopicsResponse.CreatableTopicConfigs):
+                return NotImplemented
+            return (self.name, self.value, self.read_only, self.config_source, self.is_sensitive, self._unknown_tagged_fields,) == (other.name, other.value, other.read_only, other.config_source, other.is_sensitive, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', value: str | None = '', read_only: bool = False, config_source: int = -1, is_sensitive: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.value = value
@@ -39,6 +44,11 @@ class CreateTopicsResponse(Message):
     class CreatableTopicResult(Struct):
         __slots__ = ('name', 'topic_id', 'error_code', 'error_message', 'topic_config_error_code', 'num_partitions', 'replication_factor', 'configs', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, CreateTopicsResponse.CreatableTopicResult):
+                return NotImplemented
+            return (self.name, self.topic_id, self.error_code, self.error_message, self.topic_config_error_code, self.num_partitions, self.replication_factor, self.configs, self._unknown_tagged_fields,) == (other.name, other.topic_id, other.error_code, other.error_message, other.topic_config_error_code, other.num_partitions, other.replication_factor, other.configs, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', topic_id: uuid.UUID = ZERO_UUID, error_code: int = 0, error_message: str | None = '', topic_config_error_code: int = 0, num_partitions: int = -1, replication_factor: int = -1, configs: list[CreateTopicsResponse.CreatableTopicConfigs] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.topic_id = topic_id
@@ -49,6 +59,11 @@ class CreateTopicsResponse(Message):
             self.replication_factor = replication_factor
             self.configs = [] if configs is MISSING else configs
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CreateTopicsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[CreateTopicsResponse.CreatableTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
@@ -238,8 +253,11 @@ def _e_CreatableTopicResult(o: CreateTopicsResponse.CreatableTopicResult, out: b
                 tb = bytearray()
                 tb += _S1.pack(o.topic_config_error_code)
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -22,6 +22,11 @@ class DefaultPrincipalData(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DefaultPrincipalData):
+            return NotImplemented
+        return (self.type, self.name, self.token_authenticated, self._unknown_tagged_fields,) == (other.type, other.name, other.token_authenticated, other._unknown_tagged_fields,)
+
     def __init__(self, type: str = '', name: str = '', token_authenticated: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.type = type
         self.name = name

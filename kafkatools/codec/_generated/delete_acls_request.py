@@ -26,6 +26,11 @@ class DeleteAclsRequest(Message):
     class DeleteAclsFilter(Struct):
         __slots__ = ('resource_type_filter', 'resource_name_filter', 'pattern_type_filter', 'principal_filter', 'host_filter', 'operation', 'permission_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteAclsRequest.DeleteAclsFilter):
+                return NotImplemented
+            return (self.resource_type_filter, self.resource_name_filter, self.pattern_type_filter, self.principal_filter, self.host_filter, self.operation, self.permission_type, self._unknown_tagged_fields,) == (other.resource_type_filter, other.resource_name_filter, other.pattern_type_filter, other.principal_filter, other.host_filter, other.operation, other.permission_type, other._unknown_tagged_fields,)
+
         def __init__(self, resource_type_filter: int = 0, resource_name_filter: str | None = '', pattern_type_filter: int = 3, principal_filter: str | None = '', host_filter: str | None = '', operation: int = 0, permission_type: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.resource_type_filter = resource_type_filter
             self.resource_name_filter = resource_name_filter
@@ -35,6 +40,11 @@ class DeleteAclsRequest(Message):
             self.operation = operation
             self.permission_type = permission_type
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteAclsRequest):
+            return NotImplemented
+        return (self.filters, self._unknown_tagged_fields,) == (other.filters, other._unknown_tagged_fields,)
 
     def __init__(self, filters: list[DeleteAclsRequest.DeleteAclsFilter] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.filters = [] if filters is MISSING else filters

@@ -28,6 +28,11 @@ class DeleteAclsResponse(Message):
     class DeleteAclsMatchingAcl(Struct):
         __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'pattern_type', 'principal', 'host', 'operation', 'permission_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteAclsResponse.DeleteAclsMatchingAcl):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.resource_type, self.resource_name, self.pattern_type, self.principal, self.host, self.operation, self.permission_type, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.resource_type, other.resource_name, other.pattern_type, other.principal, other.host, other.operation, other.permission_type, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = '', resource_type: int = 0, resource_name: str = '', pattern_type: int = 3, principal: str = '', host: str = '', operation: int = 0, permission_type: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
@@ -43,11 +48,21 @@ class DeleteAclsResponse(Message):
     class DeleteAclsFilterResult(Struct):
         __slots__ = ('error_code', 'error_message', 'matching_acls', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteAclsResponse.DeleteAclsFilterResult):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.matching_acls, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.matching_acls, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = '', matching_acls: list[DeleteAclsResponse.DeleteAclsMatchingAcl] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
             self.matching_acls = [] if matching_acls is MISSING else matching_acls
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteAclsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.filter_results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.filter_results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, filter_results: list[DeleteAclsResponse.DeleteAclsFilterResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -21,6 +21,11 @@ class DeleteGroupsRequest(Message):
     MAX_VERSION = 2
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteGroupsRequest):
+            return NotImplemented
+        return (self.groups_names, self._unknown_tagged_fields,) == (other.groups_names, other._unknown_tagged_fields,)
+
     def __init__(self, groups_names: list[str] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.groups_names = [] if groups_names is MISSING else groups_names
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

@@ -26,10 +26,20 @@ class DeleteGroupsResponse(Message):
     class DeletableGroupResult(Struct):
         __slots__ = ('group_id', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteGroupsResponse.DeletableGroupResult):
+                return NotImplemented
+            return (self.group_id, self.error_code, self._unknown_tagged_fields,) == (other.group_id, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, group_id: str = '', error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.group_id = group_id
             self.error_code = error_code
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteGroupsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, results: list[DeleteGroupsResponse.DeletableGroupResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

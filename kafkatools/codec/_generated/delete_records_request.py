@@ -26,6 +26,11 @@ class DeleteRecordsRequest(Message):
     class DeleteRecordsPartition(Struct):
         __slots__ = ('partition_index', 'offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteRecordsRequest.DeleteRecordsPartition):
+                return NotImplemented
+            return (self.partition_index, self.offset, self._unknown_tagged_fields,) == (other.partition_index, other.offset, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, offset: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.offset = offset
@@ -34,10 +39,20 @@ class DeleteRecordsRequest(Message):
     class DeleteRecordsTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteRecordsRequest.DeleteRecordsTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[DeleteRecordsRequest.DeleteRecordsPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteRecordsRequest):
+            return NotImplemented
+        return (self.topics, self.timeout_ms, self._unknown_tagged_fields,) == (other.topics, other.timeout_ms, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DeleteRecordsRequest.DeleteRecordsTopic] = MISSING, timeout_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

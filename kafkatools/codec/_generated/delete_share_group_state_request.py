@@ -25,6 +25,11 @@ class DeleteShareGroupStateRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteShareGroupStateRequest.PartitionData):
+                return NotImplemented
+            return (self.partition, self._unknown_tagged_fields,) == (other.partition, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
@@ -32,10 +37,20 @@ class DeleteShareGroupStateRequest(Message):
     class DeleteStateData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteShareGroupStateRequest.DeleteStateData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[DeleteShareGroupStateRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteShareGroupStateRequest):
+            return NotImplemented
+        return (self.group_id, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', topics: list[DeleteShareGroupStateRequest.DeleteStateData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

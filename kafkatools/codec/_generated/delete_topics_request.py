@@ -25,10 +25,20 @@ class DeleteTopicsRequest(Message):
     class DeleteTopicState(Struct):
         __slots__ = ('name', 'topic_id', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteTopicsRequest.DeleteTopicState):
+                return NotImplemented
+            return (self.name, self.topic_id, self._unknown_tagged_fields,) == (other.name, other.topic_id, other._unknown_tagged_fields,)
+
         def __init__(self, name: str | None = None, topic_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.topic_id = topic_id
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteTopicsRequest):
+            return NotImplemented
+        return (self.topics, self.topic_names, self.timeout_ms, self._unknown_tagged_fields,) == (other.topics, other.topic_names, other.timeout_ms, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DeleteTopicsRequest.DeleteTopicState] = MISSING, topic_names: list[str] = MISSING, timeout_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

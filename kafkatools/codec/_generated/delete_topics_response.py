@@ -26,12 +26,22 @@ class DeleteTopicsResponse(Message):
     class DeletableTopicResult(Struct):
         __slots__ = ('name', 'topic_id', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DeleteTopicsResponse.DeletableTopicResult):
+                return NotImplemented
+            return (self.name, self.topic_id, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.name, other.topic_id, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, name: str | None = '', topic_id: uuid.UUID = ZERO_UUID, error_code: int = 0, error_message: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.topic_id = topic_id
             self.error_code = error_code
             self.error_message = error_message
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeleteTopicsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.responses, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.responses, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, responses: list[DeleteTopicsResponse.DeletableTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

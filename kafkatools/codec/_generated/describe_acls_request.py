@@ -23,6 +23,11 @@ class DescribeAclsRequest(Message):
     MAX_VERSION = 3
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeAclsRequest):
+            return NotImplemented
+        return (self.resource_type_filter, self.resource_name_filter, self.pattern_type_filter, self.principal_filter, self.host_filter, self.operation, self.permission_type, self._unknown_tagged_fields,) == (other.resource_type_filter, other.resource_name_filter, other.pattern_type_filter, other.principal_filter, other.host_filter, other.operation, other.permission_type, other._unknown_tagged_fields,)
+
     def __init__(self, resource_type_filter: int = 0, resource_name_filter: str | None = '', pattern_type_filter: int = 3, principal_filter: str | None = '', host_filter: str | None = '', operation: int = 0, permission_type: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.resource_type_filter = resource_type_filter
         self.resource_name_filter = resource_name_filter

@@ -27,6 +27,11 @@ class DescribeAclsResponse(Message):
     class AclDescription(Struct):
         __slots__ = ('principal', 'host', 'operation', 'permission_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeAclsResponse.AclDescription):
+                return NotImplemented
+            return (self.principal, self.host, self.operation, self.permission_type, self._unknown_tagged_fields,) == (other.principal, other.host, other.operation, other.permission_type, other._unknown_tagged_fields,)
+
         def __init__(self, principal: str = '', host: str = '', operation: int = 0, permission_type: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.principal = principal
             self.host = host
@@ -37,12 +42,22 @@ class DescribeAclsResponse(Message):
     class DescribeAclsResource(Struct):
         __slots__ = ('resource_type', 'resource_name', 'pattern_type', 'acls', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeAclsResponse.DescribeAclsResource):
+                return NotImplemented
+            return (self.resource_type, self.resource_name, self.pattern_type, self.acls, self._unknown_tagged_fields,) == (other.resource_type, other.resource_name, other.pattern_type, other.acls, other._unknown_tagged_fields,)
+
         def __init__(self, resource_type: int = 0, resource_name: str = '', pattern_type: int = 3, acls: list[DescribeAclsResponse.AclDescription] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.resource_type = resource_type
             self.resource_name = resource_name
             self.pattern_type = pattern_type
             self.acls = [] if acls is MISSING else acls
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeAclsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.resources, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.resources, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', resources: list[DescribeAclsResponse.DescribeAclsResource] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -26,11 +26,21 @@ class DescribeClientQuotasRequest(Message):
     class ComponentData(Struct):
         __slots__ = ('entity_type', 'match_type', 'match', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeClientQuotasRequest.ComponentData):
+                return NotImplemented
+            return (self.entity_type, self.match_type, self.match, self._unknown_tagged_fields,) == (other.entity_type, other.match_type, other.match, other._unknown_tagged_fields,)
+
         def __init__(self, entity_type: str = '', match_type: int = 0, match: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity_type = entity_type
             self.match_type = match_type
             self.match = match
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeClientQuotasRequest):
+            return NotImplemented
+        return (self.components, self.strict, self._unknown_tagged_fields,) == (other.components, other.strict, other._unknown_tagged_fields,)
 
     def __init__(self, components: list[DescribeClientQuotasRequest.ComponentData] = MISSING, strict: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.components = [] if components is MISSING else components

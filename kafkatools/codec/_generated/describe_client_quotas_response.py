@@ -26,6 +26,11 @@ class DescribeClientQuotasResponse(Message):
     class EntityData(Struct):
         __slots__ = ('entity_type', 'entity_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeClientQuotasResponse.EntityData):
+                return NotImplemented
+            return (self.entity_type, self.entity_name, self._unknown_tagged_fields,) == (other.entity_type, other.entity_name, other._unknown_tagged_fields,)
+
         def __init__(self, entity_type: str = '', entity_name: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity_type = entity_type
             self.entity_name = entity_name
@@ -33,6 +38,11 @@ class DescribeClientQuotasResponse(Message):
 
     class ValueData(Struct):
         __slots__ = ('key', 'value', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeClientQuotasResponse.ValueData):
+                return NotImplemented
+            return (self.key, self.value, self._unknown_tagged_fields,) == (other.key, other.value, other._unknown_tagged_fields,)
 
         def __init__(self, key: str = '', value: float = 0.0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.key = key
@@ -42,10 +52,20 @@ class DescribeClientQuotasResponse(Message):
     class EntryData(Struct):
         __slots__ = ('entity', 'values', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeClientQuotasResponse.EntryData):
+                return NotImplemented
+            return (self.entity, self.values, self._unknown_tagged_fields,) == (other.entity, other.values, other._unknown_tagged_fields,)
+
         def __init__(self, entity: list[DescribeClientQuotasResponse.EntityData] = MISSING, values: list[DescribeClientQuotasResponse.ValueData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.entity = [] if entity is MISSING else entity
             self.values = [] if values is MISSING else values
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeClientQuotasResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.entries, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.entries, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', entries: list[DescribeClientQuotasResponse.EntryData] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -23,6 +23,11 @@ class DescribeClusterRequest(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeClusterRequest):
+            return NotImplemented
+        return (self.include_cluster_authorized_operations, self.endpoint_type, self._unknown_tagged_fields,) == (other.include_cluster_authorized_operations, other.endpoint_type, other._unknown_tagged_fields,)
+
     def __init__(self, include_cluster_authorized_operations: bool = False, endpoint_type: int = 1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.include_cluster_authorized_operations = include_cluster_authorized_operations
         self.endpoint_type = endpoint_type

@@ -27,12 +27,22 @@ class DescribeClusterResponse(Message):
     class DescribeClusterBroker(Struct):
         __slots__ = ('broker_id', 'host', 'port', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeClusterResponse.DescribeClusterBroker):
+                return NotImplemented
+            return (self.broker_id, self.host, self.port, self.rack, self._unknown_tagged_fields,) == (other.broker_id, other.host, other.port, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, broker_id: int = 0, host: str = '', port: int = 0, rack: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.broker_id = broker_id
             self.host = host
             self.port = port
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeClusterResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.endpoint_type, self.cluster_id, self.controller_id, self.brokers, self.cluster_authorized_operations, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.endpoint_type, other.cluster_id, other.controller_id, other.brokers, other.cluster_authorized_operations, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = None, endpoint_type: int = 1, cluster_id: str = '', controller_id: int = -1, brokers: list[DescribeClusterResponse.DescribeClusterBroker] = MISSING, cluster_authorized_operations: int = -2147483648, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

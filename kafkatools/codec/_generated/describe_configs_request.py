@@ -26,11 +26,21 @@ class DescribeConfigsRequest(Message):
     class DescribeConfigsResource(Struct):
         __slots__ = ('resource_type', 'resource_name', 'configuration_keys', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeConfigsRequest.DescribeConfigsResource):
+                return NotImplemented
+            return (self.resource_type, self.resource_name, self.configuration_keys, self._unknown_tagged_fields,) == (other.resource_type, other.resource_name, other.configuration_keys, other._unknown_tagged_fields,)
+
         def __init__(self, resource_type: int = 0, resource_name: str = '', configuration_keys: list[str] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.resource_type = resource_type
             self.resource_name = resource_name
             self.configuration_keys = [] if configuration_keys is MISSING else configuration_keys
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeConfigsRequest):
+            return NotImplemented
+        return (self.resources, self.include_synonyms, self.include_documentation, self._unknown_tagged_fields,) == (other.resources, other.include_synonyms, other.include_documentation, other._unknown_tagged_fields,)
 
     def __init__(self, resources: list[DescribeConfigsRequest.DescribeConfigsResource] = MISSING, include_synonyms: bool = False, include_documentation: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.resources = [] if resources is MISSING else resources

@@ -28,6 +28,11 @@ class DescribeConfigsResponse(Message):
     class DescribeConfigsSynonym(Struct):
         __slots__ = ('name', 'value', 'source', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeConfigsResponse.DescribeConfigsSynonym):
+                return NotImplemented
+            return (self.name, self.value, self.source, self._unknown_tagged_fields,) == (other.name, other.value, other.source, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', value: str | None = '', source: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.value = value
@@ -36,6 +41,11 @@ class DescribeConfigsResponse(Message):
 
     class DescribeConfigsResourceResult(Struct):
         __slots__ = ('name', 'value', 'read_only', 'is_default', 'config_source', 'is_sensitive', 'synonyms', 'config_type', 'documentation', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeConfigsResponse.DescribeConfigsResourceResult):
+                return NotImplemented
+            return (self.name, self.value, self.read_only, self.is_default, self.config_source, self.is_sensitive, self.synonyms, self.config_type, self.documentation, self._unknown_tagged_fields,) == (other.name, other.value, other.read_only, other.is_default, other.config_source, other.is_sensitive, other.synonyms, other.config_type, other.documentation, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', value: str | None = '', read_only: bool = False, is_default: bool = False, config_source: int = -1, is_sensitive: bool = False, synonyms: list[DescribeConfigsResponse.DescribeConfigsSynonym] = MISSING, config_type: int = 0, documentation: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -52,6 +62,11 @@ class DescribeConfigsResponse(Message):
     class DescribeConfigsResult(Struct):
         __slots__ = ('error_code', 'error_message', 'resource_type', 'resource_name', 'configs', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeConfigsResponse.DescribeConfigsResult):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.resource_type, self.resource_name, self.configs, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.resource_type, other.resource_name, other.configs, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = '', resource_type: int = 0, resource_name: str = '', configs: list[DescribeConfigsResponse.DescribeConfigsResourceResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
@@ -59,6 +74,11 @@ class DescribeConfigsResponse(Message):
             self.resource_name = resource_name
             self.configs = [] if configs is MISSING else configs
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeConfigsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, results: list[DescribeConfigsResponse.DescribeConfigsResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

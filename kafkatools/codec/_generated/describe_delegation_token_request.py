@@ -24,10 +24,20 @@ class DescribeDelegationTokenRequest(Message):
     class DescribeDelegationTokenOwner(Struct):
         __slots__ = ('principal_type', 'principal_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeDelegationTokenRequest.DescribeDelegationTokenOwner):
+                return NotImplemented
+            return (self.principal_type, self.principal_name, self._unknown_tagged_fields,) == (other.principal_type, other.principal_name, other._unknown_tagged_fields,)
+
         def __init__(self, principal_type: str = '', principal_name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.principal_type = principal_type
             self.principal_name = principal_name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeDelegationTokenRequest):
+            return NotImplemented
+        return (self.owners, self._unknown_tagged_fields,) == (other.owners, other._unknown_tagged_fields,)
 
     def __init__(self, owners: list[DescribeDelegationTokenRequest.DescribeDelegationTokenOwner] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.owners = [] if owners is MISSING else owners

@@ -27,6 +27,11 @@ class DescribeDelegationTokenResponse(Message):
     class DescribedDelegationTokenRenewer(Struct):
         __slots__ = ('principal_type', 'principal_name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer):
+                return NotImplemented
+            return (self.principal_type, self.principal_name, self._unknown_tagged_fields,) == (other.principal_type, other.principal_name, other._unknown_tagged_fields,)
+
         def __init__(self, principal_type: str = '', principal_name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.principal_type = principal_type
             self.principal_name = principal_name
@@ -34,6 +39,11 @@ class DescribeDelegationTokenResponse(Message):
 
     class DescribedDelegationToken(Struct):
         __slots__ = ('principal_type', 'principal_name', 'token_requester_principal_type', 'token_requester_principal_name', 'issue_timestamp', 'expiry_timestamp', 'max_timestamp', 'token_id', 'hmac', 'renewers', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeDelegationTokenResponse.DescribedDelegationToken):
+                return NotImplemented
+            return (self.principal_type, self.principal_name, self.token_requester_principal_type, self.token_requester_principal_name, self.issue_timestamp, self.expiry_timestamp, self.max_timestamp, self.token_id, self.hmac, self.renewers, self._unknown_tagged_fields,) == (other.principal_type, other.principal_name, other.token_requester_principal_type, other.token_requester_principal_name, other.issue_timestamp, other.expiry_timestamp, other.max_timestamp, other.token_id, other.hmac, other.renewers, other._unknown_tagged_fields,)
 
         def __init__(self, principal_type: str = '', principal_name: str = '', token_requester_principal_type: str = '', token_requester_principal_name: str = '', issue_timestamp: int = 0, expiry_timestamp: int = 0, max_timestamp: int = 0, token_id: str = '', hmac: bytes = b"", renewers: list[DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.principal_type = principal_type
@@ -47,6 +57,11 @@ class DescribeDelegationTokenResponse(Message):
             self.hmac = hmac
             self.renewers = [] if renewers is MISSING else renewers
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeDelegationTokenResponse):
+            return NotImplemented
+        return (self.error_code, self.tokens, self.throttle_time_ms, self._unknown_tagged_fields,) == (other.error_code, other.tokens, other.throttle_time_ms, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, tokens: list[DescribeDelegationTokenResponse.DescribedDelegationToken] = MISSING, throttle_time_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code

@@ -22,6 +22,11 @@ class DescribeGroupsRequest(Message):
     MAX_VERSION = 5
     FLEXIBLE_MIN = 5
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeGroupsRequest):
+            return NotImplemented
+        return (self.groups, self.include_authorized_operations, self._unknown_tagged_fields,) == (other.groups, other.include_authorized_operations, other._unknown_tagged_fields,)
+
     def __init__(self, groups: list[str] = MISSING, include_authorized_operations: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.groups = [] if groups is MISSING else groups
         self.include_authorized_operations = include_authorized_operations

@@ -26,6 +26,11 @@ class DescribeGroupsResponse(Message):
     class DescribedGroupMember(Struct):
         __slots__ = ('member_id', 'group_instance_id', 'client_id', 'client_host', 'member_metadata', 'member_assignment', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeGroupsResponse.DescribedGroupMember):
+                return NotImplemented
+            return (self.member_id, self.group_instance_id, self.client_id, self.client_host, self.member_metadata, self.member_assignment, self._unknown_tagged_fields,) == (other.member_id, other.group_instance_id, other.client_id, other.client_host, other.member_metadata, other.member_assignment, other._unknown_tagged_fields,)
+
         def __init__(self, member_id: str = '', group_instance_id: str | None = None, client_id: str = '', client_host: str = '', member_metadata: bytes = b"", member_assignment: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
             self.group_instance_id = group_instance_id
@@ -38,6 +43,11 @@ class DescribeGroupsResponse(Message):
     class DescribedGroup(Struct):
         __slots__ = ('error_code', 'group_id', 'group_state', 'protocol_type', 'protocol_data', 'members', 'authorized_operations', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeGroupsResponse.DescribedGroup):
+                return NotImplemented
+            return (self.error_code, self.group_id, self.group_state, self.protocol_type, self.protocol_data, self.members, self.authorized_operations, self._unknown_tagged_fields,) == (other.error_code, other.group_id, other.group_state, other.protocol_type, other.protocol_data, other.members, other.authorized_operations, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, group_id: str = '', group_state: str = '', protocol_type: str = '', protocol_data: str = '', members: list[DescribeGroupsResponse.DescribedGroupMember] = MISSING, authorized_operations: int = -2147483648, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.group_id = group_id
@@ -47,6 +57,11 @@ class DescribeGroupsResponse(Message):
             self.members = [] if members is MISSING else members
             self.authorized_operations = authorized_operations
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeGroupsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.groups, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.groups, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, groups: list[DescribeGroupsResponse.DescribedGroup] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -24,10 +24,20 @@ class DescribeLogDirsRequest(Message):
     class DescribableLogDirTopic(Struct):
         __slots__ = ('topic', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeLogDirsRequest.DescribableLogDirTopic):
+                return NotImplemented
+            return (self.topic, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeLogDirsRequest):
+            return NotImplemented
+        return (self.topics, self._unknown_tagged_fields,) == (other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DescribeLogDirsRequest.DescribableLogDirTopic] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

@@ -28,6 +28,11 @@ class DescribeLogDirsResponse(Message):
     class DescribeLogDirsPartition(Struct):
         __slots__ = ('partition_index', 'partition_size', 'offset_lag', 'is_future_key', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeLogDirsResponse.DescribeLogDirsPartition):
+                return NotImplemented
+            return (self.partition_index, self.partition_size, self.offset_lag, self.is_future_key, self._unknown_tagged_fields,) == (other.partition_index, other.partition_size, other.offset_lag, other.is_future_key, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, partition_size: int = 0, offset_lag: int = 0, is_future_key: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.partition_size = partition_size
@@ -38,6 +43,11 @@ class DescribeLogDirsResponse(Message):
     class DescribeLogDirsTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeLogDirsResponse.DescribeLogDirsTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[DescribeLogDirsResponse.DescribeLogDirsPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
@@ -46,6 +56,11 @@ class DescribeLogDirsResponse(Message):
     class DescribeLogDirsResult(Struct):
         __slots__ = ('error_code', 'log_dir', 'topics', 'total_bytes', 'usable_bytes', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeLogDirsResponse.DescribeLogDirsResult):
+                return NotImplemented
+            return (self.error_code, self.log_dir, self.topics, self.total_bytes, self.usable_bytes, self._unknown_tagged_fields,) == (other.error_code, other.log_dir, other.topics, other.total_bytes, other.usable_bytes, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, log_dir: str = '', topics: list[DescribeLogDirsResponse.DescribeLogDirsTopic] = MISSING, total_bytes: int = -1, usable_bytes: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.log_dir = log_dir
@@ -53,6 +68,11 @@ class DescribeLogDirsResponse(Message):
             self.total_bytes = total_bytes
             self.usable_bytes = usable_bytes
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeLogDirsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, results: list[DescribeLogDirsResponse.DescribeLogDirsResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -24,10 +24,20 @@ class DescribeProducersRequest(Message):
     class TopicRequest(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeProducersRequest.TopicRequest):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_indexes = [] if partition_indexes is MISSING else partition_indexes
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeProducersRequest):
+            return NotImplemented
+        return (self.topics, self._unknown_tagged_fields,) == (other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DescribeProducersRequest.TopicRequest] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

@@ -27,6 +27,11 @@ class DescribeProducersResponse(Message):
     class ProducerState(Struct):
         __slots__ = ('producer_id', 'producer_epoch', 'last_sequence', 'last_timestamp', 'coordinator_epoch', 'current_txn_start_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeProducersResponse.ProducerState):
+                return NotImplemented
+            return (self.producer_id, self.producer_epoch, self.last_sequence, self.last_timestamp, self.coordinator_epoch, self.current_txn_start_offset, self._unknown_tagged_fields,) == (other.producer_id, other.producer_epoch, other.last_sequence, other.last_timestamp, other.coordinator_epoch, other.current_txn_start_offset, other._unknown_tagged_fields,)
+
         def __init__(self, producer_id: int = 0, producer_epoch: int = 0, last_sequence: int = -1, last_timestamp: int = -1, coordinator_epoch: int = 0, current_txn_start_offset: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.producer_id = producer_id
             self.producer_epoch = producer_epoch
@@ -39,6 +44,11 @@ class DescribeProducersResponse(Message):
     class PartitionResponse(Struct):
         __slots__ = ('partition_index', 'error_code', 'error_message', 'active_producers', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeProducersResponse.PartitionResponse):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.error_message, self.active_producers, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.error_message, other.active_producers, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, error_message: str | None = None, active_producers: list[DescribeProducersResponse.ProducerState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -49,10 +59,20 @@ class DescribeProducersResponse(Message):
     class TopicResponse(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeProducersResponse.TopicResponse):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[DescribeProducersResponse.PartitionResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeProducersResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[DescribeProducersResponse.TopicResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -25,6 +25,11 @@ class DescribeQuorumRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self._unknown_tagged_fields,) == (other.partition_index, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
@@ -32,10 +37,20 @@ class DescribeQuorumRequest(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumRequest.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[DescribeQuorumRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeQuorumRequest):
+            return NotImplemented
+        return (self.topics, self._unknown_tagged_fields,) == (other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DescribeQuorumRequest.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

@@ -31,6 +31,11 @@ class DescribeQuorumResponse(Message):
     class ReplicaState(Struct):
         __slots__ = ('replica_id', 'replica_directory_id', 'log_end_offset', 'last_fetch_timestamp', 'last_caught_up_timestamp', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumResponse.ReplicaState):
+                return NotImplemented
+            return (self.replica_id, self.replica_directory_id, self.log_end_offset, self.last_fetch_timestamp, self.last_caught_up_timestamp, self._unknown_tagged_fields,) == (other.replica_id, other.replica_directory_id, other.log_end_offset, other.last_fetch_timestamp, other.last_caught_up_timestamp, other._unknown_tagged_fields,)
+
         def __init__(self, replica_id: int = 0, replica_directory_id: uuid.UUID = ZERO_UUID, log_end_offset: int = 0, last_fetch_timestamp: int = -1, last_caught_up_timestamp: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.replica_id = replica_id
             self.replica_directory_id = replica_directory_id
@@ -41,6 +46,11 @@ class DescribeQuorumResponse(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'error_message', 'leader_id', 'leader_epoch', 'high_watermark', 'current_voters', 'observers', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.error_message, self.leader_id, self.leader_epoch, self.high_watermark, self.current_voters, self.observers, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.error_message, other.leader_id, other.leader_epoch, other.high_watermark, other.current_voters, other.observers, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, error_code: int = 0, error_message: str | None = '', leader_id: int = 0, leader_epoch: int = 0, high_watermark: int = 0, current_voters: list[DescribeQuorumResponse.ReplicaState] = MISSING, observers: list[DescribeQuorumResponse.ReplicaState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -56,6 +66,11 @@ class DescribeQuorumResponse(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumResponse.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[DescribeQuorumResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
@@ -63,6 +78,11 @@ class DescribeQuorumResponse(Message):
 
     class Listener(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumResponse.Listener):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -73,10 +93,20 @@ class DescribeQuorumResponse(Message):
     class Node(Struct):
         __slots__ = ('node_id', 'listeners', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeQuorumResponse.Node):
+                return NotImplemented
+            return (self.node_id, self.listeners, self._unknown_tagged_fields,) == (other.node_id, other.listeners, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, listeners: list[DescribeQuorumResponse.Listener] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.listeners = [] if listeners is MISSING else listeners
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeQuorumResponse):
+            return NotImplemented
+        return (self.error_code, self.error_message, self.topics, self.nodes, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.topics, other.nodes, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, error_message: str | None = '', topics: list[DescribeQuorumResponse.TopicData] = MISSING, nodes: list[DescribeQuorumResponse.Node] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code

@@ -25,6 +25,11 @@ class DescribeTopicPartitionsRequest(Message):
     class TopicRequest(Struct):
         __slots__ = ('name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTopicPartitionsRequest.TopicRequest):
+                return NotImplemented
+            return (self.name, self._unknown_tagged_fields,) == (other.name, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
@@ -32,10 +37,20 @@ class DescribeTopicPartitionsRequest(Message):
     class Cursor(Struct):
         __slots__ = ('topic_name', 'partition_index', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTopicPartitionsRequest.Cursor):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeTopicPartitionsRequest):
+            return NotImplemented
+        return (self.topics, self.response_partition_limit, self.cursor, self._unknown_tagged_fields,) == (other.topics, other.response_partition_limit, other.cursor, other._unknown_tagged_fields,)
 
     def __init__(self, topics: list[DescribeTopicPartitionsRequest.TopicRequest] = MISSING, response_partition_limit: int = 2000, cursor: DescribeTopicPartitionsRequest.Cursor | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.topics = [] if topics is MISSING else topics

@@ -28,6 +28,11 @@ class DescribeTopicPartitionsResponse(Message):
     class DescribeTopicPartitionsResponsePartition(Struct):
         __slots__ = ('error_code', 'partition_index', 'leader_id', 'leader_epoch', 'replica_nodes', 'isr_nodes', 'eligible_leader_replicas', 'last_known_elr', 'offline_replicas', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition):
+                return NotImplemented
+            return (self.error_code, self.partition_index, self.leader_id, self.leader_epoch, self.replica_nodes, self.isr_nodes, self.eligible_leader_replicas, self.last_known_elr, self.offline_replicas, self._unknown_tagged_fields,) == (other.error_code, other.partition_index, other.leader_id, other.leader_epoch, other.replica_nodes, other.isr_nodes, other.eligible_leader_replicas, other.last_known_elr, other.offline_replicas, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, partition_index: int = 0, leader_id: int = 0, leader_epoch: int = -1, replica_nodes: list[int] = MISSING, isr_nodes: list[int] = MISSING, eligible_leader_replicas: list[int] | None = None, last_known_elr: list[int] | None = None, offline_replicas: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.partition_index = partition_index
@@ -43,6 +48,11 @@ class DescribeTopicPartitionsResponse(Message):
     class DescribeTopicPartitionsResponseTopic(Struct):
         __slots__ = ('error_code', 'name', 'topic_id', 'is_internal', 'partitions', 'topic_authorized_operations', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic):
+                return NotImplemented
+            return (self.error_code, self.name, self.topic_id, self.is_internal, self.partitions, self.topic_authorized_operations, self._unknown_tagged_fields,) == (other.error_code, other.name, other.topic_id, other.is_internal, other.partitions, other.topic_authorized_operations, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, name: str | None = '', topic_id: uuid.UUID = ZERO_UUID, is_internal: bool = False, partitions: list[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition] = MISSING, topic_authorized_operations: int = -2147483648, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.name = name
@@ -55,10 +65,20 @@ class DescribeTopicPartitionsResponse(Message):
     class Cursor(Struct):
         __slots__ = ('topic_name', 'partition_index', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTopicPartitionsResponse.Cursor):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeTopicPartitionsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self.next_cursor, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other.next_cursor, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic] = MISSING, next_cursor: DescribeTopicPartitionsResponse.Cursor | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

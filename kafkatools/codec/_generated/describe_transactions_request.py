@@ -21,6 +21,11 @@ class DescribeTransactionsRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeTransactionsRequest):
+            return NotImplemented
+        return (self.transactional_ids, self._unknown_tagged_fields,) == (other.transactional_ids, other._unknown_tagged_fields,)
+
     def __init__(self, transactional_ids: list[str] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.transactional_ids = [] if transactional_ids is MISSING else transactional_ids
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

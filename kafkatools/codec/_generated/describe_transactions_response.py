@@ -27,6 +27,11 @@ class DescribeTransactionsResponse(Message):
     class TopicData(Struct):
         __slots__ = ('topic', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTransactionsResponse.TopicData):
+                return NotImplemented
+            return (self.topic, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
@@ -34,6 +39,11 @@ class DescribeTransactionsResponse(Message):
 
     class TransactionState(Struct):
         __slots__ = ('error_code', 'transactional_id', 'transaction_state', 'transaction_timeout_ms', 'transaction_start_time_ms', 'producer_id', 'producer_epoch', 'topics', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeTransactionsResponse.TransactionState):
+                return NotImplemented
+            return (self.error_code, self.transactional_id, self.transaction_state, self.transaction_timeout_ms, self.transaction_start_time_ms, self.producer_id, self.producer_epoch, self.topics, self._unknown_tagged_fields,) == (other.error_code, other.transactional_id, other.transaction_state, other.transaction_timeout_ms, other.transaction_start_time_ms, other.producer_id, other.producer_epoch, other.topics, other._unknown_tagged_fields,)
 
         def __init__(self, error_code: int = 0, transactional_id: str = '', transaction_state: str = '', transaction_timeout_ms: int = 0, transaction_start_time_ms: int = 0, producer_id: int = 0, producer_epoch: int = 0, topics: list[DescribeTransactionsResponse.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
@@ -45,6 +55,11 @@ class DescribeTransactionsResponse(Message):
             self.producer_epoch = producer_epoch
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeTransactionsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.transaction_states, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.transaction_states, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, transaction_states: list[DescribeTransactionsResponse.TransactionState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -24,9 +24,19 @@ class DescribeUserScramCredentialsRequest(Message):
     class UserName(Struct):
         __slots__ = ('name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeUserScramCredentialsRequest.UserName):
+                return NotImplemented
+            return (self.name, self._unknown_tagged_fields,) == (other.name, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeUserScramCredentialsRequest):
+            return NotImplemented
+        return (self.users, self._unknown_tagged_fields,) == (other.users, other._unknown_tagged_fields,)
 
     def __init__(self, users: list[DescribeUserScramCredentialsRequest.UserName] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.users = [] if users is MISSING else users

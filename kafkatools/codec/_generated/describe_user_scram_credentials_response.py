@@ -27,6 +27,11 @@ class DescribeUserScramCredentialsResponse(Message):
     class CredentialInfo(Struct):
         __slots__ = ('mechanism', 'iterations', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeUserScramCredentialsResponse.CredentialInfo):
+                return NotImplemented
+            return (self.mechanism, self.iterations, self._unknown_tagged_fields,) == (other.mechanism, other.iterations, other._unknown_tagged_fields,)
+
         def __init__(self, mechanism: int = 0, iterations: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.mechanism = mechanism
             self.iterations = iterations
@@ -35,12 +40,22 @@ class DescribeUserScramCredentialsResponse(Message):
     class DescribeUserScramCredentialsResult(Struct):
         __slots__ = ('user', 'error_code', 'error_message', 'credential_infos', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult):
+                return NotImplemented
+            return (self.user, self.error_code, self.error_message, self.credential_infos, self._unknown_tagged_fields,) == (other.user, other.error_code, other.error_message, other.credential_infos, other._unknown_tagged_fields,)
+
         def __init__(self, user: str = '', error_code: int = 0, error_message: str | None = '', credential_infos: list[DescribeUserScramCredentialsResponse.CredentialInfo] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.user = user
             self.error_code = error_code
             self.error_message = error_message
             self.credential_infos = [] if credential_infos is MISSING else credential_infos
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DescribeUserScramCredentialsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', results: list[DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -26,10 +26,20 @@ class ElectLeadersRequest(Message):
     class TopicPartitions(Struct):
         __slots__ = ('topic', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ElectLeadersRequest.TopicPartitions):
+                return NotImplemented
+            return (self.topic, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ElectLeadersRequest):
+            return NotImplemented
+        return (self.election_type, self.topic_partitions, self.timeout_ms, self._unknown_tagged_fields,) == (other.election_type, other.topic_partitions, other.timeout_ms, other._unknown_tagged_fields,)
 
     def __init__(self, election_type: int = 0, topic_partitions: list[ElectLeadersRequest.TopicPartitions] | None = MISSING, timeout_ms: int = 60000, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.election_type = election_type

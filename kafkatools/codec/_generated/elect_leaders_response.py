@@ -27,6 +27,11 @@ class ElectLeadersResponse(Message):
     class PartitionResult(Struct):
         __slots__ = ('partition_id', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ElectLeadersResponse.PartitionResult):
+                return NotImplemented
+            return (self.partition_id, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.partition_id, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, partition_id: int = 0, error_code: int = 0, error_message: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_id = partition_id
             self.error_code = error_code
@@ -36,10 +41,20 @@ class ElectLeadersResponse(Message):
     class ReplicaElectionResult(Struct):
         __slots__ = ('topic', 'partition_result', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ElectLeadersResponse.ReplicaElectionResult):
+                return NotImplemented
+            return (self.topic, self.partition_result, self._unknown_tagged_fields,) == (other.topic, other.partition_result, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partition_result: list[ElectLeadersResponse.PartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partition_result = [] if partition_result is MISSING else partition_result
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ElectLeadersResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.replica_election_results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.replica_election_results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, replica_election_results: list[ElectLeadersResponse.ReplicaElectionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

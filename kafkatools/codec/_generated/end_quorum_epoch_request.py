@@ -27,6 +27,11 @@ class EndQuorumEpochRequest(Message):
     class ReplicaInfo(Struct):
         __slots__ = ('candidate_id', 'candidate_directory_id', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, EndQuorumEpochRequest.ReplicaInfo):
+                return NotImplemented
+            return (self.candidate_id, self.candidate_directory_id, self._unknown_tagged_fields,) == (other.candidate_id, other.candidate_directory_id, other._unknown_tagged_fields,)
+
         def __init__(self, candidate_id: int = 0, candidate_directory_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.candidate_id = candidate_id
             self.candidate_directory_id = candidate_directory_id
@@ -34,6 +39,11 @@ class EndQuorumEpochRequest(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'leader_id', 'leader_epoch', 'preferred_successors', 'preferred_candidates', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, EndQuorumEpochRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.leader_id, self.leader_epoch, self.preferred_successors, self.preferred_candidates, self._unknown_tagged_fields,) == (other.partition_index, other.leader_id, other.leader_epoch, other.preferred_successors, other.preferred_candidates, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, leader_id: int = 0, leader_epoch: int = 0, preferred_successors: list[int] = MISSING, preferred_candidates: list[EndQuorumEpochRequest.ReplicaInfo] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -46,6 +56,11 @@ class EndQuorumEpochRequest(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, EndQuorumEpochRequest.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[EndQuorumEpochRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
@@ -54,11 +69,21 @@ class EndQuorumEpochRequest(Message):
     class LeaderEndpoint(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, EndQuorumEpochRequest.LeaderEndpoint):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EndQuorumEpochRequest):
+            return NotImplemented
+        return (self.cluster_id, self.topics, self.leader_endpoints, self._unknown_tagged_fields,) == (other.cluster_id, other.topics, other.leader_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = None, topics: list[EndQuorumEpochRequest.TopicData] = MISSING, leader_endpoints: list[EndQuorumEpochRequest.LeaderEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id

@@ -21,6 +21,11 @@ class EnvelopeRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EnvelopeRequest):
+            return NotImplemented
+        return (self.request_data, self.request_principal, self.client_host_address, self._unknown_tagged_fields,) == (other.request_data, other.request_principal, other.client_host_address, other._unknown_tagged_fields,)
+
     def __init__(self, request_data: bytes = b"", request_principal: bytes | None = b"", client_host_address: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.request_data = request_data
         self.request_principal = request_principal

@@ -22,6 +22,11 @@ class EnvelopeResponse(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EnvelopeResponse):
+            return NotImplemented
+        return (self.response_data, self.error_code, self._unknown_tagged_fields,) == (other.response_data, other.error_code, other._unknown_tagged_fields,)
+
     def __init__(self, response_data: bytes | None = None, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.response_data = response_data
         self.error_code = error_code

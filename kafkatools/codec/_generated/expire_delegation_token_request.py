@@ -22,6 +22,11 @@ class ExpireDelegationTokenRequest(Message):
     MAX_VERSION = 2
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExpireDelegationTokenRequest):
+            return NotImplemented
+        return (self.hmac, self.expiry_time_period_ms, self._unknown_tagged_fields,) == (other.hmac, other.expiry_time_period_ms, other._unknown_tagged_fields,)
+
     def __init__(self, hmac: bytes = b"", expiry_time_period_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.hmac = hmac
         self.expiry_time_period_ms = expiry_time_period_ms

@@ -29,6 +29,11 @@ class FetchRequest(Message):
     class ReplicaState(Struct):
         __slots__ = ('replica_id', 'replica_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchRequest.ReplicaState):
+                return NotImplemented
+            return (self.replica_id, self.replica_epoch, self._unknown_tagged_fields,) == (other.replica_id, other.replica_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, replica_id: int = -1, replica_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.replica_id = replica_id
             self.replica_epoch = replica_epoch
@@ -36,6 +41,11 @@ class FetchRequest(Message):
 
     class FetchPartition(Struct):
         __slots__ = ('partition', 'current_leader_epoch', 'fetch_offset', 'last_fetched_epoch', 'log_start_offset', 'partition_max_bytes', 'replica_directory_id', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchRequest.FetchPartition):
+                return NotImplemented
+            return (self.partition, self.current_leader_epoch, self.fetch_offset, self.last_fetched_epoch, self.log_start_offset, self.partition_max_bytes, self.replica_directory_id, self._unknown_tagged_fields,) == (other.partition, other.current_leader_epoch, other.fetch_offset, other.last_fetched_epoch, other.log_start_offset, other.partition_max_bytes, other.replica_directory_id, other._unknown_tagged_fields,)
 
         def __init__(self, partition: int = 0, current_leader_epoch: int = -1, fetch_offset: int = 0, last_fetched_epoch: int = -1, log_start_offset: int = -1, partition_max_bytes: int = 0, replica_directory_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
@@ -50,6 +60,11 @@ class FetchRequest(Message):
     class FetchTopic(Struct):
         __slots__ = ('topic', 'topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchRequest.FetchTopic):
+                return NotImplemented
+            return (self.topic, self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', topic_id: uuid.UUID = ZERO_UUID, partitions: list[FetchRequest.FetchPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.topic_id = topic_id
@@ -59,11 +74,21 @@ class FetchRequest(Message):
     class ForgottenTopic(Struct):
         __slots__ = ('topic', 'topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchRequest.ForgottenTopic):
+                return NotImplemented
+            return (self.topic, self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', topic_id: uuid.UUID = ZERO_UUID, partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FetchRequest):
+            return NotImplemented
+        return (self.cluster_id, self.replica_id, self.replica_state, self.max_wait_ms, self.min_bytes, self.max_bytes, self.isolation_level, self.session_id, self.session_epoch, self.topics, self.forgotten_topics_data, self.rack_id, self._unknown_tagged_fields,) == (other.cluster_id, other.replica_id, other.replica_state, other.max_wait_ms, other.min_bytes, other.max_bytes, other.isolation_level, other.session_id, other.session_epoch, other.topics, other.forgotten_topics_data, other.rack_id, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = None, replica_id: int = -1, replica_state: FetchRequest.ReplicaState = MISSING, max_wait_ms: int = 0, min_bytes: int = 0, max_bytes: int = 2147483647, isolation_level: int = 0, session_id: int = 0, session_epoch: int = -1, topics: list[FetchRequest.FetchTopic] = MISSING, forgotten_topics_data: list[FetchRequest.ForgottenTopic] = MISSING, rack_id: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id
@@ -93,6 +118,10 @@ class FetchRequest(Message):
     @classmethod
     def decode_at(cls, data: memoryview, pos: int, version: int) -> tuple[Self, int]:
         return cast(tuple[Self, int], run_decode(_d_FetchRequest, 'FetchRequest', data, version, 0, 17, pos))
+
+
+# default values that tagged struct fields are compared with (never handed out)
+_DEF_ReplicaState = FetchRequest.ReplicaState()
 
 
 def _d_ReplicaState(b: memoryview, p: int, v: int) -> tuple[FetchRequest.ReplicaState, int]:
@@ -226,8 +255,11 @@ def _e_FetchPartition(o: FetchRequest.FetchPartition, out: bytearray, v: int) ->
                 tb = bytearray()
                 w_uuid(tb, o.replica_directory_id)
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise
@@ -570,13 +602,16 @@ def _e_FetchRequest(o: FetchRequest, out: bytearray, v: int) -> None:
                 tb = bytearray()
                 w_ncstr(tb, o.cluster_id)
                 tg.append((0, tb))
-            if (v >= 15) and o.replica_state != FetchRequest.ReplicaState():
+            if (v >= 15) and o.replica_state != _DEF_ReplicaState:
                 f = "replica_state"
                 tb = bytearray()
                 _e_ReplicaState(o.replica_state, tb, v)
                 tg.append((1, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -32,6 +32,11 @@ class FetchResponse(Message):
     class EpochEndOffset(Struct):
         __slots__ = ('epoch', 'end_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.EpochEndOffset):
+                return NotImplemented
+            return (self.epoch, self.end_offset, self._unknown_tagged_fields,) == (other.epoch, other.end_offset, other._unknown_tagged_fields,)
+
         def __init__(self, epoch: int = -1, end_offset: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.epoch = epoch
             self.end_offset = end_offset
@@ -39,6 +44,11 @@ class FetchResponse(Message):
 
     class LeaderIdAndEpoch(Struct):
         __slots__ = ('leader_id', 'leader_epoch', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.LeaderIdAndEpoch):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
 
         def __init__(self, leader_id: int = -1, leader_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
@@ -48,6 +58,11 @@ class FetchResponse(Message):
     class SnapshotId(Struct):
         __slots__ = ('end_offset', 'epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.SnapshotId):
+                return NotImplemented
+            return (self.end_offset, self.epoch, self._unknown_tagged_fields,) == (other.end_offset, other.epoch, other._unknown_tagged_fields,)
+
         def __init__(self, end_offset: int = -1, epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.end_offset = end_offset
             self.epoch = epoch
@@ -56,6 +71,11 @@ class FetchResponse(Message):
     class AbortedTransaction(Struct):
         __slots__ = ('producer_id', 'first_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.AbortedTransaction):
+                return NotImplemented
+            return (self.producer_id, self.first_offset, self._unknown_tagged_fields,) == (other.producer_id, other.first_offset, other._unknown_tagged_fields,)
+
         def __init__(self, producer_id: int = 0, first_offset: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.producer_id = producer_id
             self.first_offset = first_offset
@@ -63,6 +83,11 @@ class FetchResponse(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'high_watermark', 'last_stable_offset', 'log_start_offset', 'diverging_epoch', 'current_leader', 'snapshot_id', 'aborted_transactions', 'preferred_read_replica', 'records', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.high_watermark, self.last_stable_offset, self.log_start_offset, self.diverging_epoch, self.current_leader, self.snapshot_id, self.aborted_transactions, self.preferred_read_replica, self.records, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.high_watermark, other.last_stable_offset, other.log_start_offset, other.diverging_epoch, other.current_leader, other.snapshot_id, other.aborted_transactions, other.preferred_read_replica, other.records, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, error_code: int = 0, high_watermark: int = 0, last_stable_offset: int = -1, log_start_offset: int = -1, diverging_epoch: FetchResponse.EpochEndOffset = MISSING, current_leader: FetchResponse.LeaderIdAndEpoch = MISSING, snapshot_id: FetchResponse.SnapshotId = MISSING, aborted_transactions: list[FetchResponse.AbortedTransaction] | None = MISSING, preferred_read_replica: int = -1, records: bytes | memoryview | None = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -81,6 +106,11 @@ class FetchResponse(Message):
     class FetchableTopicResponse(Struct):
         __slots__ = ('topic', 'topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.FetchableTopicResponse):
+                return NotImplemented
+            return (self.topic, self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', topic_id: uuid.UUID = ZERO_UUID, partitions: list[FetchResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.topic_id = topic_id
@@ -90,12 +120,22 @@ class FetchResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self.rack, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, rack: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FetchResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.session_id, self.responses, self.node_endpoints, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.session_id, other.responses, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, session_id: int = 0, responses: list[FetchResponse.FetchableTopicResponse] = MISSING, node_endpoints: list[FetchResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
@@ -118,6 +158,12 @@ class FetchResponse(Message):
     @classmethod
     def decode_at(cls, data: memoryview, pos: int, version: int) -> tuple[Self, int]:
         return cast(tuple[Self, int], run_decode(_d_FetchResponse, 'FetchResponse', data, version, 0, 17, pos))
+
+
+# default values that tagged struct fields are compared with (never handed out)
+_DEF_EpochEndOffset = FetchResponse.EpochEndOffset()
+_DEF_LeaderIdAndEpoch = FetchResponse.LeaderIdAndEpoch()
+_DEF_SnapshotId = FetchResponse.SnapshotId()
 
 
 def _d_EpochEndOffset(b: memoryview, p: int, v: int) -> tuple[FetchResponse.EpochEndOffset, int]:
@@ -431,23 +477,26 @@ def _e_PartitionData(o: FetchResponse.PartitionData, out: bytearray, v: int) -> 
             w_records(out, o.records, False, True)
         if v >= 12:
             tg: list[tuple[int, bytes | bytearray]] = []
-            if (v >= 12) and o.diverging_epoch != FetchResponse.EpochEndOffset():
+            if (v >= 12) and o.diverging_epoch != _DEF_EpochEndOffset:
                 f = "diverging_epoch"
                 tb = bytearray()
                 _e_EpochEndOffset(o.diverging_epoch, tb, v)
                 tg.append((0, tb))
-            if (v >= 12) and o.current_leader != FetchResponse.LeaderIdAndEpoch():
+            if (v >= 12) and o.current_leader != _DEF_LeaderIdAndEpoch:
                 f = "current_leader"
                 tb = bytearray()
                 _e_LeaderIdAndEpoch(o.current_leader, tb, v)
                 tg.append((1, tb))
-            if (v >= 12) and o.snapshot_id != FetchResponse.SnapshotId():
+            if (v >= 12) and o.snapshot_id != _DEF_SnapshotId:
                 f = "snapshot_id"
                 tb = bytearray()
                 _e_SnapshotId(o.snapshot_id, tb, v)
                 tg.append((2, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise
@@ -702,8 +751,11 @@ def _e_FetchResponse(o: FetchResponse, out: bytearray, v: int) -> None:
                     _e_NodeEndpoint(el_node_endpoints, tb, v)
                 i = -1
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -27,6 +27,11 @@ class FetchSnapshotRequest(Message):
     class SnapshotId(Struct):
         __slots__ = ('end_offset', 'epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotRequest.SnapshotId):
+                return NotImplemented
+            return (self.end_offset, self.epoch, self._unknown_tagged_fields,) == (other.end_offset, other.epoch, other._unknown_tagged_fields,)
+
         def __init__(self, end_offset: int = 0, epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.end_offset = end_offset
             self.epoch = epoch
@@ -34,6 +39,11 @@ class FetchSnapshotRequest(Message):
 
     class PartitionSnapshot(Struct):
         __slots__ = ('partition', 'current_leader_epoch', 'snapshot_id', 'position', 'replica_directory_id', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotRequest.PartitionSnapshot):
+                return NotImplemented
+            return (self.partition, self.current_leader_epoch, self.snapshot_id, self.position, self.replica_directory_id, self._unknown_tagged_fields,) == (other.partition, other.current_leader_epoch, other.snapshot_id, other.position, other.replica_directory_id, other._unknown_tagged_fields,)
 
         def __init__(self, partition: int = 0, current_leader_epoch: int = 0, snapshot_id: FetchSnapshotRequest.SnapshotId = MISSING, position: int = 0, replica_directory_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
@@ -46,10 +56,20 @@ class FetchSnapshotRequest(Message):
     class TopicSnapshot(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotRequest.TopicSnapshot):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[FetchSnapshotRequest.PartitionSnapshot] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FetchSnapshotRequest):
+            return NotImplemented
+        return (self.cluster_id, self.replica_id, self.max_bytes, self.topics, self._unknown_tagged_fields,) == (other.cluster_id, other.replica_id, other.max_bytes, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = None, replica_id: int = -1, max_bytes: int = 2147483647, topics: list[FetchSnapshotRequest.TopicSnapshot] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id
@@ -172,8 +192,11 @@ def _e_PartitionSnapshot(o: FetchSnapshotRequest.PartitionSnapshot, out: bytearr
             tb = bytearray()
             w_uuid(tb, o.replica_directory_id)
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise
@@ -295,8 +318,11 @@ def _e_FetchSnapshotRequest(o: FetchSnapshotRequest, out: bytearray, v: int) -> 
             tb = bytearray()
             w_ncstr(tb, o.cluster_id)
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -30,6 +30,11 @@ class FetchSnapshotResponse(Message):
     class SnapshotId(Struct):
         __slots__ = ('end_offset', 'epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotResponse.SnapshotId):
+                return NotImplemented
+            return (self.end_offset, self.epoch, self._unknown_tagged_fields,) == (other.end_offset, other.epoch, other._unknown_tagged_fields,)
+
         def __init__(self, end_offset: int = 0, epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.end_offset = end_offset
             self.epoch = epoch
@@ -38,6 +43,11 @@ class FetchSnapshotResponse(Message):
     class LeaderIdAndEpoch(Struct):
         __slots__ = ('leader_id', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotResponse.LeaderIdAndEpoch):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, leader_id: int = 0, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
             self.leader_epoch = leader_epoch
@@ -45,6 +55,11 @@ class FetchSnapshotResponse(Message):
 
     class PartitionSnapshot(Struct):
         __slots__ = ('index', 'error_code', 'snapshot_id', 'current_leader', 'size', 'position', 'unaligned_records', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotResponse.PartitionSnapshot):
+                return NotImplemented
+            return (self.index, self.error_code, self.snapshot_id, self.current_leader, self.size, self.position, self.unaligned_records, self._unknown_tagged_fields,) == (other.index, other.error_code, other.snapshot_id, other.current_leader, other.size, other.position, other.unaligned_records, other._unknown_tagged_fields,)
 
         def __init__(self, index: int = 0, error_code: int = 0, snapshot_id: FetchSnapshotResponse.SnapshotId = MISSING, current_leader: FetchSnapshotResponse.LeaderIdAndEpoch = MISSING, size: int = 0, position: int = 0, unaligned_records: bytes | memoryview = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.index = index
@@ -59,6 +74,11 @@ class FetchSnapshotResponse(Message):
     class TopicSnapshot(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotResponse.TopicSnapshot):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[FetchSnapshotResponse.PartitionSnapshot] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
@@ -67,11 +87,21 @@ class FetchSnapshotResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, FetchSnapshotResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FetchSnapshotResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.topics, self.node_endpoints, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.topics, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, topics: list[FetchSnapshotResponse.TopicSnapshot] = MISSING, node_endpoints: list[FetchSnapshotResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
@@ -93,6 +123,10 @@ class FetchSnapshotResponse(Message):
     @classmethod
     def decode_at(cls, data: memoryview, pos: int, version: int) -> tuple[Self, int]:
         return cast(tuple[Self, int], run_decode(_d_FetchSnapshotResponse, 'FetchSnapshotResponse', data, version, 0, 1, pos))
+
+
+# default values that tagged struct fields are compared with (never handed out)
+_DEF_LeaderIdAndEpoch = FetchSnapshotResponse.LeaderIdAndEpoch()
 
 
 def _d_SnapshotId(b: memoryview, p: int, v: int) -> tuple[FetchSnapshotResponse.SnapshotId, int]:
@@ -241,13 +275,16 @@ def _e_PartitionSnapshot(o: FetchSnapshotResponse.PartitionSnapshot, out: bytear
         f = "unaligned_records"
         w_records(out, o.unaligned_records, True, False)
         tg: list[tuple[int, bytes | bytearray]] = []
-        if o.current_leader != FetchSnapshotResponse.LeaderIdAndEpoch():
+        if o.current_leader != _DEF_LeaderIdAndEpoch:
             f = "current_leader"
             tb = bytearray()
             _e_LeaderIdAndEpoch(o.current_leader, tb, v)
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise
@@ -431,8 +468,11 @@ def _e_FetchSnapshotResponse(o: FetchSnapshotResponse, out: bytearray, v: int) -
                 _e_NodeEndpoint(el_node_endpoints, tb, v)
             i = -1
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

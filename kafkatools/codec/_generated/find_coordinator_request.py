@@ -22,6 +22,11 @@ class FindCoordinatorRequest(Message):
     MAX_VERSION = 6
     FLEXIBLE_MIN = 3
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FindCoordinatorRequest):
+            return NotImplemented
+        return (self.key, self.key_type, self.coordinator_keys, self._unknown_tagged_fields,) == (other.key, other.key_type, other.coordinator_keys, other._unknown_tagged_fields,)
+
     def __init__(self, key: str = '', key_type: int = 0, coordinator_keys: list[str] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.key = key
         self.key_type = key_type

@@ -21,6 +21,11 @@ class GetTelemetrySubscriptionsRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GetTelemetrySubscriptionsRequest):
+            return NotImplemented
+        return (self.client_instance_id, self._unknown_tagged_fields,) == (other.client_instance_id, other._unknown_tagged_fields,)
+
     def __init__(self, client_instance_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.client_instance_id = client_instance_id
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

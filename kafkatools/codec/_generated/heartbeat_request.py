@@ -22,6 +22,11 @@ class HeartbeatRequest(Message):
     MAX_VERSION = 4
     FLEXIBLE_MIN = 4
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HeartbeatRequest):
+            return NotImplemented
+        return (self.group_id, self.generation_id, self.member_id, self.group_instance_id, self._unknown_tagged_fields,) == (other.group_id, other.generation_id, other.member_id, other.group_instance_id, other._unknown_tagged_fields,)
+
     def __init__(self, group_id: str = '', generation_id: int = 0, member_id: str = '', group_instance_id: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id
         self.generation_id = generation_id

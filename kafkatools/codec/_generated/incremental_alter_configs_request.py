@@ -26,6 +26,11 @@ class IncrementalAlterConfigsRequest(Message):
     class AlterableConfig(Struct):
         __slots__ = ('name', 'config_operation', 'value', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, IncrementalAlterConfigsRequest.AlterableConfig):
+                return NotImplemented
+            return (self.name, self.config_operation, self.value, self._unknown_tagged_fields,) == (other.name, other.config_operation, other.value, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', config_operation: int = 0, value: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.config_operation = config_operation
@@ -35,11 +40,21 @@ class IncrementalAlterConfigsRequest(Message):
     class AlterConfigsResource(Struct):
         __slots__ = ('resource_type', 'resource_name', 'configs', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, IncrementalAlterConfigsRequest.AlterConfigsResource):
+                return NotImplemented
+            return (self.resource_type, self.resource_name, self.configs, self._unknown_tagged_fields,) == (other.resource_type, other.resource_name, other.configs, other._unknown_tagged_fields,)
+
         def __init__(self, resource_type: int = 0, resource_name: str = '', configs: list[IncrementalAlterConfigsRequest.AlterableConfig] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.resource_type = resource_type
             self.resource_name = resource_name
             self.configs = [] if configs is MISSING else configs
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IncrementalAlterConfigsRequest):
+            return NotImplemented
+        return (self.resources, self.validate_only, self._unknown_tagged_fields,) == (other.resources, other.validate_only, other._unknown_tagged_fields,)
 
     def __init__(self, resources: list[IncrementalAlterConfigsRequest.AlterConfigsResource] = MISSING, validate_only: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.resources = [] if resources is MISSING else resources

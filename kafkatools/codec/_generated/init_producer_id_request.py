@@ -23,6 +23,11 @@ class InitProducerIdRequest(Message):
     MAX_VERSION = 5
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InitProducerIdRequest):
+            return NotImplemented
+        return (self.transactional_id, self.transaction_timeout_ms, self.producer_id, self.producer_epoch, self._unknown_tagged_fields,) == (other.transactional_id, other.transaction_timeout_ms, other.producer_id, other.producer_epoch, other._unknown_tagged_fields,)
+
     def __init__(self, transactional_id: str | None = '', transaction_timeout_ms: int = 0, producer_id: int = -1, producer_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.transactional_id = transactional_id
         self.transaction_timeout_ms = transaction_timeout_ms

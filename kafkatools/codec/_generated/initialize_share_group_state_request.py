@@ -25,6 +25,11 @@ class InitializeShareGroupStateRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition', 'state_epoch', 'start_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, InitializeShareGroupStateRequest.PartitionData):
+                return NotImplemented
+            return (self.partition, self.state_epoch, self.start_offset, self._unknown_tagged_fields,) == (other.partition, other.state_epoch, other.start_offset, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, state_epoch: int = 0, start_offset: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self.state_epoch = state_epoch
@@ -34,10 +39,20 @@ class InitializeShareGroupStateRequest(Message):
     class InitializeStateData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, InitializeShareGroupStateRequest.InitializeStateData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[InitializeShareGroupStateRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InitializeShareGroupStateRequest):
+            return NotImplemented
+        return (self.group_id, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', topics: list[InitializeShareGroupStateRequest.InitializeStateData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

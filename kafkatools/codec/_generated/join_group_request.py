@@ -25,10 +25,20 @@ class JoinGroupRequest(Message):
     class JoinGroupRequestProtocol(Struct):
         __slots__ = ('name', 'metadata', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, JoinGroupRequest.JoinGroupRequestProtocol):
+                return NotImplemented
+            return (self.name, self.metadata, self._unknown_tagged_fields,) == (other.name, other.metadata, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', metadata: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.metadata = metadata
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JoinGroupRequest):
+            return NotImplemented
+        return (self.group_id, self.session_timeout_ms, self.rebalance_timeout_ms, self.member_id, self.group_instance_id, self.protocol_type, self.protocols, self.reason, self._unknown_tagged_fields,) == (other.group_id, other.session_timeout_ms, other.rebalance_timeout_ms, other.member_id, other.group_instance_id, other.protocol_type, other.protocols, other.reason, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', session_timeout_ms: int = 0, rebalance_timeout_ms: int = -1, member_id: str = '', group_instance_id: str | None = None, protocol_type: str = '', protocols: list[JoinGroupRequest.JoinGroupRequestProtocol] = MISSING, reason: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

@@ -27,11 +27,21 @@ class JoinGroupResponse(Message):
     class JoinGroupResponseMember(Struct):
         __slots__ = ('member_id', 'group_instance_id', 'metadata', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, JoinGroupResponse.JoinGroupResponseMember):
+                return NotImplemented
+            return (self.member_id, self.group_instance_id, self.metadata, self._unknown_tagged_fields,) == (other.member_id, other.group_instance_id, other.metadata, other._unknown_tagged_fields,)
+
         def __init__(self, member_id: str = '', group_instance_id: str | None = None, metadata: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
             self.group_instance_id = group_instance_id
             self.metadata = metadata
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JoinGroupResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.generation_id, self.protocol_type, self.protocol_name, self.leader, self.skip_assignment, self.member_id, self.members, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.generation_id, other.protocol_type, other.protocol_name, other.leader, other.skip_assignment, other.member_id, other.members, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, generation_id: int = -1, protocol_type: str | None = None, protocol_name: str | None = '', leader: str = '', skip_assignment: bool = False, member_id: str = '', members: list[JoinGroupResponse.JoinGroupResponseMember] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

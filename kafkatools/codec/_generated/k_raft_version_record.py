@@ -22,6 +22,11 @@ class KRaftVersionRecord(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KRaftVersionRecord):
+            return NotImplemented
+        return (self.version, self.k_raft_version, self._unknown_tagged_fields,) == (other.version, other.k_raft_version, other._unknown_tagged_fields,)
+
     def __init__(self, version: int = 0, k_raft_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.version = version
         self.k_raft_version = k_raft_version

@@ -29,6 +29,11 @@ class LeaderAndIsrRequest(Message):
     class LeaderAndIsrPartitionState(Struct):
         __slots__ = ('topic_name', 'partition_index', 'controller_epoch', 'leader', 'leader_epoch', 'isr', 'partition_epoch', 'replicas', 'adding_replicas', 'removing_replicas', 'is_new', 'leader_recovery_state', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderAndIsrRequest.LeaderAndIsrPartitionState):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self.controller_epoch, self.leader, self.leader_epoch, self.isr, self.partition_epoch, self.replicas, self.adding_replicas, self.removing_replicas, self.is_new, self.leader_recovery_state, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other.controller_epoch, other.leader, other.leader_epoch, other.isr, other.partition_epoch, other.replicas, other.adding_replicas, other.removing_replicas, other.is_new, other.leader_recovery_state, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, controller_epoch: int = 0, leader: int = 0, leader_epoch: int = 0, isr: list[int] = MISSING, partition_epoch: int = 0, replicas: list[int] = MISSING, adding_replicas: list[int] = MISSING, removing_replicas: list[int] = MISSING, is_new: bool = False, leader_recovery_state: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
@@ -47,6 +52,11 @@ class LeaderAndIsrRequest(Message):
     class LeaderAndIsrTopicState(Struct):
         __slots__ = ('topic_name', 'topic_id', 'partition_states', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderAndIsrRequest.LeaderAndIsrTopicState):
+                return NotImplemented
+            return (self.topic_name, self.topic_id, self.partition_states, self._unknown_tagged_fields,) == (other.topic_name, other.topic_id, other.partition_states, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', topic_id: uuid.UUID = ZERO_UUID, partition_states: list[LeaderAndIsrRequest.LeaderAndIsrPartitionState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.topic_id = topic_id
@@ -56,11 +66,21 @@ class LeaderAndIsrRequest(Message):
     class LeaderAndIsrLiveLeader(Struct):
         __slots__ = ('broker_id', 'host_name', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderAndIsrRequest.LeaderAndIsrLiveLeader):
+                return NotImplemented
+            return (self.broker_id, self.host_name, self.port, self._unknown_tagged_fields,) == (other.broker_id, other.host_name, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, broker_id: int = 0, host_name: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.broker_id = broker_id
             self.host_name = host_name
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeaderAndIsrRequest):
+            return NotImplemented
+        return (self.controller_id, self.is_k_raft_controller, self.controller_epoch, self.broker_epoch, self.type, self.ungrouped_partition_states, self.topic_states, self.live_leaders, self._unknown_tagged_fields,) == (other.controller_id, other.is_k_raft_controller, other.controller_epoch, other.broker_epoch, other.type, other.ungrouped_partition_states, other.topic_states, other.live_leaders, other._unknown_tagged_fields,)
 
     def __init__(self, controller_id: int = 0, is_k_raft_controller: bool = False, controller_epoch: int = 0, broker_epoch: int = -1, type: int = 0, ungrouped_partition_states: list[LeaderAndIsrRequest.LeaderAndIsrPartitionState] = MISSING, topic_states: list[LeaderAndIsrRequest.LeaderAndIsrTopicState] = MISSING, live_leaders: list[LeaderAndIsrRequest.LeaderAndIsrLiveLeader] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.controller_id = controller_id

@@ -26,6 +26,11 @@ class LeaderAndIsrResponse(Message):
     class LeaderAndIsrPartitionError(Struct):
         __slots__ = ('topic_name', 'partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderAndIsrResponse.LeaderAndIsrPartitionError):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
@@ -35,10 +40,20 @@ class LeaderAndIsrResponse(Message):
     class LeaderAndIsrTopicError(Struct):
         __slots__ = ('topic_id', 'partition_errors', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderAndIsrResponse.LeaderAndIsrTopicError):
+                return NotImplemented
+            return (self.topic_id, self.partition_errors, self._unknown_tagged_fields,) == (other.topic_id, other.partition_errors, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partition_errors: list[LeaderAndIsrResponse.LeaderAndIsrPartitionError] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partition_errors = [] if partition_errors is MISSING else partition_errors
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeaderAndIsrResponse):
+            return NotImplemented
+        return (self.error_code, self.partition_errors, self.topics, self._unknown_tagged_fields,) == (other.error_code, other.partition_errors, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, partition_errors: list[LeaderAndIsrResponse.LeaderAndIsrPartitionError] = MISSING, topics: list[LeaderAndIsrResponse.LeaderAndIsrTopicError] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code

@@ -26,10 +26,20 @@ class LeaderChangeMessage(Message):
     class Voter(Struct):
         __slots__ = ('voter_id', 'voter_directory_id', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaderChangeMessage.Voter):
+                return NotImplemented
+            return (self.voter_id, self.voter_directory_id, self._unknown_tagged_fields,) == (other.voter_id, other.voter_directory_id, other._unknown_tagged_fields,)
+
         def __init__(self, voter_id: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.voter_id = voter_id
             self.voter_directory_id = voter_directory_id
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeaderChangeMessage):
+            return NotImplemented
+        return (self.version, self.leader_id, self.voters, self.granting_voters, self._unknown_tagged_fields,) == (other.version, other.leader_id, other.voters, other.granting_voters, other._unknown_tagged_fields,)
 
     def __init__(self, version: int = 0, leader_id: int = 0, voters: list[LeaderChangeMessage.Voter] = MISSING, granting_voters: list[LeaderChangeMessage.Voter] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.version = version

@@ -24,11 +24,21 @@ class LeaveGroupRequest(Message):
     class MemberIdentity(Struct):
         __slots__ = ('member_id', 'group_instance_id', 'reason', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaveGroupRequest.MemberIdentity):
+                return NotImplemented
+            return (self.member_id, self.group_instance_id, self.reason, self._unknown_tagged_fields,) == (other.member_id, other.group_instance_id, other.reason, other._unknown_tagged_fields,)
+
         def __init__(self, member_id: str = '', group_instance_id: str | None = None, reason: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
             self.group_instance_id = group_instance_id
             self.reason = reason
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeaveGroupRequest):
+            return NotImplemented
+        return (self.group_id, self.member_id, self.members, self._unknown_tagged_fields,) == (other.group_id, other.member_id, other.members, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', member_id: str = '', members: list[LeaveGroupRequest.MemberIdentity] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

@@ -26,11 +26,21 @@ class LeaveGroupResponse(Message):
     class MemberResponse(Struct):
         __slots__ = ('member_id', 'group_instance_id', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, LeaveGroupResponse.MemberResponse):
+                return NotImplemented
+            return (self.member_id, self.group_instance_id, self.error_code, self._unknown_tagged_fields,) == (other.member_id, other.group_instance_id, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, member_id: str = '', group_instance_id: str | None = '', error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
             self.group_instance_id = group_instance_id
             self.error_code = error_code
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LeaveGroupResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.members, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.members, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, members: list[LeaveGroupResponse.MemberResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

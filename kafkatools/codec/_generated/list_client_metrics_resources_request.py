@@ -21,6 +21,11 @@ class ListClientMetricsResourcesRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListClientMetricsResourcesRequest):
+            return NotImplemented
+        return (self._unknown_tagged_fields,) == (other._unknown_tagged_fields,)
+
     def __init__(self, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
 

@@ -25,9 +25,19 @@ class ListClientMetricsResourcesResponse(Message):
     class ClientMetricsResource(Struct):
         __slots__ = ('name', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListClientMetricsResourcesResponse.ClientMetricsResource):
+                return NotImplemented
+            return (self.name, self._unknown_tagged_fields,) == (other.name, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListClientMetricsResourcesResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.client_metrics_resources, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.client_metrics_resources, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, client_metrics_resources: list[ListClientMetricsResourcesResponse.ClientMetricsResource] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

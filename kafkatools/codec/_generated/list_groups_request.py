@@ -21,6 +21,11 @@ class ListGroupsRequest(Message):
     MAX_VERSION = 5
     FLEXIBLE_MIN = 3
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListGroupsRequest):
+            return NotImplemented
+        return (self.states_filter, self.types_filter, self._unknown_tagged_fields,) == (other.states_filter, other.types_filter, other._unknown_tagged_fields,)
+
     def __init__(self, states_filter: list[str] = MISSING, types_filter: list[str] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.states_filter = [] if states_filter is MISSING else states_filter
         self.types_filter = [] if types_filter is MISSING else types_filter

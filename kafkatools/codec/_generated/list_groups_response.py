@@ -26,12 +26,22 @@ class ListGroupsResponse(Message):
     class ListedGroup(Struct):
         __slots__ = ('group_id', 'protocol_type', 'group_state', 'group_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListGroupsResponse.ListedGroup):
+                return NotImplemented
+            return (self.group_id, self.protocol_type, self.group_state, self.group_type, self._unknown_tagged_fields,) == (other.group_id, other.protocol_type, other.group_state, other.group_type, other._unknown_tagged_fields,)
+
         def __init__(self, group_id: str = '', protocol_type: str = '', group_state: str = '', group_type: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.group_id = group_id
             self.protocol_type = protocol_type
             self.group_state = group_state
             self.group_type = group_type
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListGroupsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.groups, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.groups, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, groups: list[ListGroupsResponse.ListedGroup] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

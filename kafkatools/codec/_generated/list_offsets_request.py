@@ -27,6 +27,11 @@ class ListOffsetsRequest(Message):
     class ListOffsetsPartition(Struct):
         __slots__ = ('partition_index', 'current_leader_epoch', 'timestamp', 'max_num_offsets', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListOffsetsRequest.ListOffsetsPartition):
+                return NotImplemented
+            return (self.partition_index, self.current_leader_epoch, self.timestamp, self.max_num_offsets, self._unknown_tagged_fields,) == (other.partition_index, other.current_leader_epoch, other.timestamp, other.max_num_offsets, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, current_leader_epoch: int = -1, timestamp: int = 0, max_num_offsets: int = 1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.current_leader_epoch = current_leader_epoch
@@ -37,10 +42,20 @@ class ListOffsetsRequest(Message):
     class ListOffsetsTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListOffsetsRequest.ListOffsetsTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[ListOffsetsRequest.ListOffsetsPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListOffsetsRequest):
+            return NotImplemented
+        return (self.replica_id, self.isolation_level, self.topics, self._unknown_tagged_fields,) == (other.replica_id, other.isolation_level, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, replica_id: int = 0, isolation_level: int = 0, topics: list[ListOffsetsRequest.ListOffsetsTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.replica_id = replica_id

@@ -27,6 +27,11 @@ class ListOffsetsResponse(Message):
     class ListOffsetsPartitionResponse(Struct):
         __slots__ = ('partition_index', 'error_code', 'old_style_offsets', 'timestamp', 'offset', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListOffsetsResponse.ListOffsetsPartitionResponse):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.old_style_offsets, self.timestamp, self.offset, self.leader_epoch, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.old_style_offsets, other.timestamp, other.offset, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, old_style_offsets: list[int] = MISSING, timestamp: int = -1, offset: int = -1, leader_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -39,10 +44,20 @@ class ListOffsetsResponse(Message):
     class ListOffsetsTopicResponse(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListOffsetsResponse.ListOffsetsTopicResponse):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[ListOffsetsResponse.ListOffsetsPartitionResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListOffsetsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[ListOffsetsResponse.ListOffsetsTopicResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

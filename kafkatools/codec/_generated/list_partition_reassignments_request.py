@@ -25,10 +25,20 @@ class ListPartitionReassignmentsRequest(Message):
     class ListPartitionReassignmentsTopics(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_indexes = [] if partition_indexes is MISSING else partition_indexes
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListPartitionReassignmentsRequest):
+            return NotImplemented
+        return (self.timeout_ms, self.topics, self._unknown_tagged_fields,) == (other.timeout_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, timeout_ms: int = 60000, topics: list[ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics] | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.timeout_ms = timeout_ms

@@ -26,6 +26,11 @@ class ListPartitionReassignmentsResponse(Message):
     class OngoingPartitionReassignment(Struct):
         __slots__ = ('partition_index', 'replicas', 'adding_replicas', 'removing_replicas', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListPartitionReassignmentsResponse.OngoingPartitionReassignment):
+                return NotImplemented
+            return (self.partition_index, self.replicas, self.adding_replicas, self.removing_replicas, self._unknown_tagged_fields,) == (other.partition_index, other.replicas, other.adding_replicas, other.removing_replicas, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, replicas: list[int] = MISSING, adding_replicas: list[int] = MISSING, removing_replicas: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.replicas = [] if replicas is MISSING else replicas
@@ -36,10 +41,20 @@ class ListPartitionReassignmentsResponse(Message):
     class OngoingTopicReassignment(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListPartitionReassignmentsResponse.OngoingTopicReassignment):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[ListPartitionReassignmentsResponse.OngoingPartitionReassignment] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListPartitionReassignmentsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', topics: list[ListPartitionReassignmentsResponse.OngoingTopicReassignment] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -22,6 +22,11 @@ class ListTransactionsRequest(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListTransactionsRequest):
+            return NotImplemented
+        return (self.state_filters, self.producer_id_filters, self.duration_filter, self._unknown_tagged_fields,) == (other.state_filters, other.producer_id_filters, other.duration_filter, other._unknown_tagged_fields,)
+
     def __init__(self, state_filters: list[str] = MISSING, producer_id_filters: list[int] = MISSING, duration_filter: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.state_filters = [] if state_filters is MISSING else state_filters
         self.producer_id_filters = [] if producer_id_filters is MISSING else producer_id_filters

@@ -26,11 +26,21 @@ class ListTransactionsResponse(Message):
     class TransactionState(Struct):
         __slots__ = ('transactional_id', 'producer_id', 'transaction_state', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ListTransactionsResponse.TransactionState):
+                return NotImplemented
+            return (self.transactional_id, self.producer_id, self.transaction_state, self._unknown_tagged_fields,) == (other.transactional_id, other.producer_id, other.transaction_state, other._unknown_tagged_fields,)
+
         def __init__(self, transactional_id: str = '', producer_id: int = 0, transaction_state: str = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.transactional_id = transactional_id
             self.producer_id = producer_id
             self.transaction_state = transaction_state
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListTransactionsResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.unknown_state_filters, self.transaction_states, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.unknown_state_filters, other.transaction_states, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, unknown_state_filters: list[str] = MISSING, transaction_states: list[ListTransactionsResponse.TransactionState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -26,6 +26,11 @@ class OffsetCommitResponse(Message):
     class OffsetCommitResponsePartition(Struct):
         __slots__ = ('partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetCommitResponse.OffsetCommitResponsePartition):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -34,10 +39,20 @@ class OffsetCommitResponse(Message):
     class OffsetCommitResponseTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetCommitResponse.OffsetCommitResponseTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[OffsetCommitResponse.OffsetCommitResponsePartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetCommitResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[OffsetCommitResponse.OffsetCommitResponseTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -25,15 +25,30 @@ class OffsetDeleteRequest(Message):
     class OffsetDeleteRequestPartition(Struct):
         __slots__ = ('partition_index', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetDeleteRequest.OffsetDeleteRequestPartition):
+                return NotImplemented
+            return (self.partition_index,) == (other.partition_index,)
+
         def __init__(self, partition_index: int = 0) -> None:
             self.partition_index = partition_index
 
     class OffsetDeleteRequestTopic(Struct):
         __slots__ = ('name', 'partitions', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetDeleteRequest.OffsetDeleteRequestTopic):
+                return NotImplemented
+            return (self.name, self.partitions,) == (other.name, other.partitions,)
+
         def __init__(self, name: str = '', partitions: list[OffsetDeleteRequest.OffsetDeleteRequestPartition] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetDeleteRequest):
+            return NotImplemented
+        return (self.group_id, self.topics,) == (other.group_id, other.topics,)
 
     def __init__(self, group_id: str = '', topics: list[OffsetDeleteRequest.OffsetDeleteRequestTopic] = MISSING) -> None:
         self.group_id = group_id

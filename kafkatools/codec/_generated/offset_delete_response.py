@@ -26,6 +26,11 @@ class OffsetDeleteResponse(Message):
     class OffsetDeleteResponsePartition(Struct):
         __slots__ = ('partition_index', 'error_code', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetDeleteResponse.OffsetDeleteResponsePartition):
+                return NotImplemented
+            return (self.partition_index, self.error_code,) == (other.partition_index, other.error_code,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -33,9 +38,19 @@ class OffsetDeleteResponse(Message):
     class OffsetDeleteResponseTopic(Struct):
         __slots__ = ('name', 'partitions', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetDeleteResponse.OffsetDeleteResponseTopic):
+                return NotImplemented
+            return (self.name, self.partitions,) == (other.name, other.partitions,)
+
         def __init__(self, name: str = '', partitions: list[OffsetDeleteResponse.OffsetDeleteResponsePartition] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetDeleteResponse):
+            return NotImplemented
+        return (self.error_code, self.throttle_time_ms, self.topics,) == (other.error_code, other.throttle_time_ms, other.topics,)
 
     def __init__(self, error_code: int = 0, throttle_time_ms: int = 0, topics: list[OffsetDeleteResponse.OffsetDeleteResponseTopic] = MISSING) -> None:
         self.error_code = error_code

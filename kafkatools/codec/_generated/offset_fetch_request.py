@@ -26,6 +26,11 @@ class OffsetFetchRequest(Message):
     class OffsetFetchRequestTopic(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchRequest.OffsetFetchRequestTopic):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_indexes = [] if partition_indexes is MISSING else partition_indexes
@@ -33,6 +38,11 @@ class OffsetFetchRequest(Message):
 
     class OffsetFetchRequestTopics(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchRequest.OffsetFetchRequestTopics):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -42,12 +52,22 @@ class OffsetFetchRequest(Message):
     class OffsetFetchRequestGroup(Struct):
         __slots__ = ('group_id', 'member_id', 'member_epoch', 'topics', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchRequest.OffsetFetchRequestGroup):
+                return NotImplemented
+            return (self.group_id, self.member_id, self.member_epoch, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.member_id, other.member_epoch, other.topics, other._unknown_tagged_fields,)
+
         def __init__(self, group_id: str = '', member_id: str | None = None, member_epoch: int = -1, topics: list[OffsetFetchRequest.OffsetFetchRequestTopics] | None = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.group_id = group_id
             self.member_id = member_id
             self.member_epoch = member_epoch
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetFetchRequest):
+            return NotImplemented
+        return (self.group_id, self.topics, self.groups, self.require_stable, self._unknown_tagged_fields,) == (other.group_id, other.topics, other.groups, other.require_stable, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', topics: list[OffsetFetchRequest.OffsetFetchRequestTopic] | None = MISSING, groups: list[OffsetFetchRequest.OffsetFetchRequestGroup] = MISSING, require_stable: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

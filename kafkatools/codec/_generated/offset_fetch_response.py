@@ -28,6 +28,11 @@ class OffsetFetchResponse(Message):
     class OffsetFetchResponsePartition(Struct):
         __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'metadata', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchResponse.OffsetFetchResponsePartition):
+                return NotImplemented
+            return (self.partition_index, self.committed_offset, self.committed_leader_epoch, self.metadata, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.committed_offset, other.committed_leader_epoch, other.metadata, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, committed_offset: int = 0, committed_leader_epoch: int = -1, metadata: str | None = '', error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.committed_offset = committed_offset
@@ -39,6 +44,11 @@ class OffsetFetchResponse(Message):
     class OffsetFetchResponseTopic(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchResponse.OffsetFetchResponseTopic):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[OffsetFetchResponse.OffsetFetchResponsePartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
@@ -46,6 +56,11 @@ class OffsetFetchResponse(Message):
 
     class OffsetFetchResponsePartitions(Struct):
         __slots__ = ('partition_index', 'committed_offset', 'committed_leader_epoch', 'metadata', 'error_code', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchResponse.OffsetFetchResponsePartitions):
+                return NotImplemented
+            return (self.partition_index, self.committed_offset, self.committed_leader_epoch, self.metadata, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.committed_offset, other.committed_leader_epoch, other.metadata, other.error_code, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, committed_offset: int = 0, committed_leader_epoch: int = -1, metadata: str | None = '', error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -58,6 +73,11 @@ class OffsetFetchResponse(Message):
     class OffsetFetchResponseTopics(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchResponse.OffsetFetchResponseTopics):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partitions: list[OffsetFetchResponse.OffsetFetchResponsePartitions] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partitions = [] if partitions is MISSING else partitions
@@ -66,11 +86,21 @@ class OffsetFetchResponse(Message):
     class OffsetFetchResponseGroup(Struct):
         __slots__ = ('group_id', 'topics', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetFetchResponse.OffsetFetchResponseGroup):
+                return NotImplemented
+            return (self.group_id, self.topics, self.error_code, self._unknown_tagged_fields,) == (other.group_id, other.topics, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, group_id: str = '', topics: list[OffsetFetchResponse.OffsetFetchResponseTopics] = MISSING, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.group_id = group_id
             self.topics = [] if topics is MISSING else topics
             self.error_code = error_code
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetFetchResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self.error_code, self.groups, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other.error_code, other.groups, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[OffsetFetchResponse.OffsetFetchResponseTopic] = MISSING, error_code: int = 0, groups: list[OffsetFetchResponse.OffsetFetchResponseGroup] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -25,6 +25,11 @@ class OffsetForLeaderEpochRequest(Message):
     class OffsetForLeaderPartition(Struct):
         __slots__ = ('partition', 'current_leader_epoch', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetForLeaderEpochRequest.OffsetForLeaderPartition):
+                return NotImplemented
+            return (self.partition, self.current_leader_epoch, self.leader_epoch, self._unknown_tagged_fields,) == (other.partition, other.current_leader_epoch, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, current_leader_epoch: int = -1, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self.current_leader_epoch = current_leader_epoch
@@ -34,10 +39,20 @@ class OffsetForLeaderEpochRequest(Message):
     class OffsetForLeaderTopic(Struct):
         __slots__ = ('topic', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetForLeaderEpochRequest.OffsetForLeaderTopic):
+                return NotImplemented
+            return (self.topic, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partitions: list[OffsetForLeaderEpochRequest.OffsetForLeaderPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetForLeaderEpochRequest):
+            return NotImplemented
+        return (self.replica_id, self.topics, self._unknown_tagged_fields,) == (other.replica_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, replica_id: int = -2, topics: list[OffsetForLeaderEpochRequest.OffsetForLeaderTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.replica_id = replica_id

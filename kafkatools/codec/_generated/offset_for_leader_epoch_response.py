@@ -27,6 +27,11 @@ class OffsetForLeaderEpochResponse(Message):
     class EpochEndOffset(Struct):
         __slots__ = ('error_code', 'partition', 'leader_epoch', 'end_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetForLeaderEpochResponse.EpochEndOffset):
+                return NotImplemented
+            return (self.error_code, self.partition, self.leader_epoch, self.end_offset, self._unknown_tagged_fields,) == (other.error_code, other.partition, other.leader_epoch, other.end_offset, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, partition: int = 0, leader_epoch: int = -1, end_offset: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.partition = partition
@@ -37,10 +42,20 @@ class OffsetForLeaderEpochResponse(Message):
     class OffsetForLeaderTopicResult(Struct):
         __slots__ = ('topic', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult):
+                return NotImplemented
+            return (self.topic, self.partitions, self._unknown_tagged_fields,) == (other.topic, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic: str = '', partitions: list[OffsetForLeaderEpochResponse.EpochEndOffset] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic = topic
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OffsetForLeaderEpochResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.topics, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, topics: list[OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -26,6 +26,11 @@ class ProduceRequest(Message):
     class PartitionProduceData(Struct):
         __slots__ = ('index', 'records', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceRequest.PartitionProduceData):
+                return NotImplemented
+            return (self.index, self.records, self._unknown_tagged_fields,) == (other.index, other.records, other._unknown_tagged_fields,)
+
         def __init__(self, index: int = 0, records: bytes | memoryview | None = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.index = index
             self.records = records
@@ -34,10 +39,20 @@ class ProduceRequest(Message):
     class TopicProduceData(Struct):
         __slots__ = ('name', 'partition_data', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceRequest.TopicProduceData):
+                return NotImplemented
+            return (self.name, self.partition_data, self._unknown_tagged_fields,) == (other.name, other.partition_data, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_data: list[ProduceRequest.PartitionProduceData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_data = [] if partition_data is MISSING else partition_data
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProduceRequest):
+            return NotImplemented
+        return (self.transactional_id, self.acks, self.timeout_ms, self.topic_data, self._unknown_tagged_fields,) == (other.transactional_id, other.acks, other.timeout_ms, other.topic_data, other._unknown_tagged_fields,)
 
     def __init__(self, transactional_id: str | None = None, acks: int = 0, timeout_ms: int = 0, topic_data: list[ProduceRequest.TopicProduceData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.transactional_id = transactional_id

@@ -28,6 +28,11 @@ class ProduceResponse(Message):
     class BatchIndexAndErrorMessage(Struct):
         __slots__ = ('batch_index', 'batch_index_error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceResponse.BatchIndexAndErrorMessage):
+                return NotImplemented
+            return (self.batch_index, self.batch_index_error_message, self._unknown_tagged_fields,) == (other.batch_index, other.batch_index_error_message, other._unknown_tagged_fields,)
+
         def __init__(self, batch_index: int = 0, batch_index_error_message: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.batch_index = batch_index
             self.batch_index_error_message = batch_index_error_message
@@ -36,6 +41,11 @@ class ProduceResponse(Message):
     class LeaderIdAndEpoch(Struct):
         __slots__ = ('leader_id', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceResponse.LeaderIdAndEpoch):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, leader_id: int = -1, leader_epoch: int = -1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
             self.leader_epoch = leader_epoch
@@ -43,6 +53,11 @@ class ProduceResponse(Message):
 
     class PartitionProduceResponse(Struct):
         __slots__ = ('index', 'error_code', 'base_offset', 'log_append_time_ms', 'log_start_offset', 'record_errors', 'error_message', 'current_leader', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceResponse.PartitionProduceResponse):
+                return NotImplemented
+            return (self.index, self.error_code, self.base_offset, self.log_append_time_ms, self.log_start_offset, self.record_errors, self.error_message, self.current_leader, self._unknown_tagged_fields,) == (other.index, other.error_code, other.base_offset, other.log_append_time_ms, other.log_start_offset, other.record_errors, other.error_message, other.current_leader, other._unknown_tagged_fields,)
 
         def __init__(self, index: int = 0, error_code: int = 0, base_offset: int = 0, log_append_time_ms: int = -1, log_start_offset: int = -1, record_errors: list[ProduceResponse.BatchIndexAndErrorMessage] = MISSING, error_message: str | None = None, current_leader: ProduceResponse.LeaderIdAndEpoch = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.index = index
@@ -58,6 +73,11 @@ class ProduceResponse(Message):
     class TopicProduceResponse(Struct):
         __slots__ = ('name', 'partition_responses', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceResponse.TopicProduceResponse):
+                return NotImplemented
+            return (self.name, self.partition_responses, self._unknown_tagged_fields,) == (other.name, other.partition_responses, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_responses: list[ProduceResponse.PartitionProduceResponse] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_responses = [] if partition_responses is MISSING else partition_responses
@@ -66,12 +86,22 @@ class ProduceResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ProduceResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self.rack, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, rack: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProduceResponse):
+            return NotImplemented
+        return (self.responses, self.throttle_time_ms, self.node_endpoints, self._unknown_tagged_fields,) == (other.responses, other.throttle_time_ms, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, responses: list[ProduceResponse.TopicProduceResponse] = MISSING, throttle_time_ms: int = 0, node_endpoints: list[ProduceResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.responses = [] if responses is MISSING else responses
@@ -92,6 +122,10 @@ class ProduceResponse(Message):
     @classmethod
     def decode_at(cls, data: memoryview, pos: int, version: int) -> tuple[Self, int]:
         return cast(tuple[Self, int], run_decode(_d_ProduceResponse, 'ProduceResponse', data, version, 0, 11, pos))
+
+
+# default values that tagged struct fields are compared with (never handed out)
+_DEF_LeaderIdAndEpoch = ProduceResponse.LeaderIdAndEpoch()
 
 
 def _d_BatchIndexAndErrorMessage(b: memoryview, p: int, v: int) -> tuple[ProduceResponse.BatchIndexAndErrorMessage, int]:
@@ -299,13 +333,16 @@ def _e_PartitionProduceResponse(o: ProduceResponse.PartitionProduceResponse, out
             w_nstr(out, o.error_message)
         if v >= 9:
             tg: list[tuple[int, bytes | bytearray]] = []
-            if (v >= 10) and o.current_leader != ProduceResponse.LeaderIdAndEpoch():
+            if (v >= 10) and o.current_leader != _DEF_LeaderIdAndEpoch:
                 f = "current_leader"
                 tb = bytearray()
                 _e_LeaderIdAndEpoch(o.current_leader, tb, v)
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise
@@ -537,8 +574,11 @@ def _e_ProduceResponse(o: ProduceResponse, out: bytearray, v: int) -> None:
                     _e_NodeEndpoint(el_node_endpoints, tb, v)
                 i = -1
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -22,6 +22,11 @@ class PushTelemetryRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PushTelemetryRequest):
+            return NotImplemented
+        return (self.client_instance_id, self.subscription_id, self.terminating, self.compression_type, self.metrics, self._unknown_tagged_fields,) == (other.client_instance_id, other.subscription_id, other.terminating, other.compression_type, other.metrics, other._unknown_tagged_fields,)
+
     def __init__(self, client_instance_id: uuid.UUID = ZERO_UUID, subscription_id: int = 0, terminating: bool = False, compression_type: int = 0, metrics: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.client_instance_id = client_instance_id
         self.subscription_id = subscription_id

@@ -22,6 +22,11 @@ class PushTelemetryResponse(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PushTelemetryResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other._unknown_tagged_fields,)
+
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code

@@ -25,6 +25,11 @@ class ReadShareGroupStateRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateRequest.PartitionData):
+                return NotImplemented
+            return (self.partition, self.leader_epoch, self._unknown_tagged_fields,) == (other.partition, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self.leader_epoch = leader_epoch
@@ -33,10 +38,20 @@ class ReadShareGroupStateRequest(Message):
     class ReadStateData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateRequest.ReadStateData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ReadShareGroupStateRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReadShareGroupStateRequest):
+            return NotImplemented
+        return (self.group_id, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', topics: list[ReadShareGroupStateRequest.ReadStateData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

@@ -27,6 +27,11 @@ class ReadShareGroupStateResponse(Message):
     class StateBatch(Struct):
         __slots__ = ('first_offset', 'last_offset', 'delivery_state', 'delivery_count', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateResponse.StateBatch):
+                return NotImplemented
+            return (self.first_offset, self.last_offset, self.delivery_state, self.delivery_count, self._unknown_tagged_fields,) == (other.first_offset, other.last_offset, other.delivery_state, other.delivery_count, other._unknown_tagged_fields,)
+
         def __init__(self, first_offset: int = 0, last_offset: int = 0, delivery_state: int = 0, delivery_count: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.first_offset = first_offset
             self.last_offset = last_offset
@@ -36,6 +41,11 @@ class ReadShareGroupStateResponse(Message):
 
     class PartitionResult(Struct):
         __slots__ = ('partition', 'error_code', 'error_message', 'state_epoch', 'start_offset', 'state_batches', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateResponse.PartitionResult):
+                return NotImplemented
+            return (self.partition, self.error_code, self.error_message, self.state_epoch, self.start_offset, self.state_batches, self._unknown_tagged_fields,) == (other.partition, other.error_code, other.error_message, other.state_epoch, other.start_offset, other.state_batches, other._unknown_tagged_fields,)
 
         def __init__(self, partition: int = 0, error_code: int = 0, error_message: str | None = None, state_epoch: int = 0, start_offset: int = 0, state_batches: list[ReadShareGroupStateResponse.StateBatch] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
@@ -49,10 +59,20 @@ class ReadShareGroupStateResponse(Message):
     class ReadStateResult(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateResponse.ReadStateResult):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ReadShareGroupStateResponse.PartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReadShareGroupStateResponse):
+            return NotImplemented
+        return (self.results, self._unknown_tagged_fields,) == (other.results, other._unknown_tagged_fields,)
 
     def __init__(self, results: list[ReadShareGroupStateResponse.ReadStateResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.results = [] if results is MISSING else results

@@ -26,6 +26,11 @@ class ReadShareGroupStateSummaryResponse(Message):
     class PartitionResult(Struct):
         __slots__ = ('partition', 'error_code', 'error_message', 'state_epoch', 'start_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateSummaryResponse.PartitionResult):
+                return NotImplemented
+            return (self.partition, self.error_code, self.error_message, self.state_epoch, self.start_offset, self._unknown_tagged_fields,) == (other.partition, other.error_code, other.error_message, other.state_epoch, other.start_offset, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, error_code: int = 0, error_message: str | None = None, state_epoch: int = 0, start_offset: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self.error_code = error_code
@@ -37,10 +42,20 @@ class ReadShareGroupStateSummaryResponse(Message):
     class ReadStateSummaryResult(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ReadShareGroupStateSummaryResponse.ReadStateSummaryResult):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ReadShareGroupStateSummaryResponse.PartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReadShareGroupStateSummaryResponse):
+            return NotImplemented
+        return (self.results, self._unknown_tagged_fields,) == (other.results, other._unknown_tagged_fields,)
 
     def __init__(self, results: list[ReadShareGroupStateSummaryResponse.ReadStateSummaryResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.results = [] if results is MISSING else results

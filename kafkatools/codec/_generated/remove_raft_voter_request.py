@@ -22,6 +22,11 @@ class RemoveRaftVoterRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RemoveRaftVoterRequest):
+            return NotImplemented
+        return (self.cluster_id, self.voter_id, self.voter_directory_id, self._unknown_tagged_fields,) == (other.cluster_id, other.voter_id, other.voter_directory_id, other._unknown_tagged_fields,)
+
     def __init__(self, cluster_id: str | None = '', voter_id: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id
         self.voter_id = voter_id

@@ -22,6 +22,11 @@ class RenewDelegationTokenRequest(Message):
     MAX_VERSION = 2
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RenewDelegationTokenRequest):
+            return NotImplemented
+        return (self.hmac, self.renew_period_ms, self._unknown_tagged_fields,) == (other.hmac, other.renew_period_ms, other._unknown_tagged_fields,)
+
     def __init__(self, hmac: bytes = b"", renew_period_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.hmac = hmac
         self.renew_period_ms = renew_period_ms

@@ -22,6 +22,11 @@ class RenewDelegationTokenResponse(Message):
     MAX_VERSION = 2
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RenewDelegationTokenResponse):
+            return NotImplemented
+        return (self.error_code, self.expiry_timestamp_ms, self.throttle_time_ms, self._unknown_tagged_fields,) == (other.error_code, other.expiry_timestamp_ms, other.throttle_time_ms, other._unknown_tagged_fields,)
+
     def __init__(self, error_code: int = 0, expiry_timestamp_ms: int = 0, throttle_time_ms: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code
         self.expiry_timestamp_ms = expiry_timestamp_ms

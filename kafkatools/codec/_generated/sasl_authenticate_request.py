@@ -21,6 +21,11 @@ class SaslAuthenticateRequest(Message):
     MAX_VERSION = 2
     FLEXIBLE_MIN = 2
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SaslAuthenticateRequest):
+            return NotImplemented
+        return (self.auth_bytes, self._unknown_tagged_fields,) == (other.auth_bytes, other._unknown_tagged_fields,)
+
     def __init__(self, auth_bytes: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.auth_bytes = auth_bytes
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

@@ -21,6 +21,11 @@ class SaslHandshakeRequest(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SaslHandshakeRequest):
+            return NotImplemented
+        return (self.mechanism,) == (other.mechanism,)
+
     def __init__(self, mechanism: str = '') -> None:
         self.mechanism = mechanism
 

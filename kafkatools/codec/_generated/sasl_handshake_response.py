@@ -22,6 +22,11 @@ class SaslHandshakeResponse(Message):
     MAX_VERSION = 1
     FLEXIBLE_MIN = None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SaslHandshakeResponse):
+            return NotImplemented
+        return (self.error_code, self.mechanisms,) == (other.error_code, other.mechanisms,)
+
     def __init__(self, error_code: int = 0, mechanisms: list[str] = MISSING) -> None:
         self.error_code = error_code
         self.mechanisms = [] if mechanisms is MISSING else mechanisms

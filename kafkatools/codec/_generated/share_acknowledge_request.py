@@ -26,6 +26,11 @@ class ShareAcknowledgeRequest(Message):
     class AcknowledgementBatch(Struct):
         __slots__ = ('first_offset', 'last_offset', 'acknowledge_types', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeRequest.AcknowledgementBatch):
+                return NotImplemented
+            return (self.first_offset, self.last_offset, self.acknowledge_types, self._unknown_tagged_fields,) == (other.first_offset, other.last_offset, other.acknowledge_types, other._unknown_tagged_fields,)
+
         def __init__(self, first_offset: int = 0, last_offset: int = 0, acknowledge_types: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.first_offset = first_offset
             self.last_offset = last_offset
@@ -35,6 +40,11 @@ class ShareAcknowledgeRequest(Message):
     class AcknowledgePartition(Struct):
         __slots__ = ('partition_index', 'acknowledgement_batches', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeRequest.AcknowledgePartition):
+                return NotImplemented
+            return (self.partition_index, self.acknowledgement_batches, self._unknown_tagged_fields,) == (other.partition_index, other.acknowledgement_batches, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, acknowledgement_batches: list[ShareAcknowledgeRequest.AcknowledgementBatch] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.acknowledgement_batches = [] if acknowledgement_batches is MISSING else acknowledgement_batches
@@ -43,10 +53,20 @@ class ShareAcknowledgeRequest(Message):
     class AcknowledgeTopic(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeRequest.AcknowledgeTopic):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ShareAcknowledgeRequest.AcknowledgePartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareAcknowledgeRequest):
+            return NotImplemented
+        return (self.group_id, self.member_id, self.share_session_epoch, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.member_id, other.share_session_epoch, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str | None = None, member_id: str | None = '', share_session_epoch: int = 0, topics: list[ShareAcknowledgeRequest.AcknowledgeTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

@@ -27,6 +27,11 @@ class ShareAcknowledgeResponse(Message):
     class LeaderIdAndEpoch(Struct):
         __slots__ = ('leader_id', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeResponse.LeaderIdAndEpoch):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, leader_id: int = 0, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
             self.leader_epoch = leader_epoch
@@ -34,6 +39,11 @@ class ShareAcknowledgeResponse(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'error_message', 'current_leader', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.error_message, self.current_leader, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.error_message, other.current_leader, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, error_code: int = 0, error_message: str | None = None, current_leader: ShareAcknowledgeResponse.LeaderIdAndEpoch = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -45,6 +55,11 @@ class ShareAcknowledgeResponse(Message):
     class ShareAcknowledgeTopicResponse(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ShareAcknowledgeResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
@@ -53,12 +68,22 @@ class ShareAcknowledgeResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareAcknowledgeResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self.rack, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, rack: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareAcknowledgeResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.responses, self.node_endpoints, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.responses, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = None, responses: list[ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse] = MISSING, node_endpoints: list[ShareAcknowledgeResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -27,6 +27,11 @@ class ShareFetchRequest(Message):
     class AcknowledgementBatch(Struct):
         __slots__ = ('first_offset', 'last_offset', 'acknowledge_types', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchRequest.AcknowledgementBatch):
+                return NotImplemented
+            return (self.first_offset, self.last_offset, self.acknowledge_types, self._unknown_tagged_fields,) == (other.first_offset, other.last_offset, other.acknowledge_types, other._unknown_tagged_fields,)
+
         def __init__(self, first_offset: int = 0, last_offset: int = 0, acknowledge_types: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.first_offset = first_offset
             self.last_offset = last_offset
@@ -35,6 +40,11 @@ class ShareFetchRequest(Message):
 
     class FetchPartition(Struct):
         __slots__ = ('partition_index', 'partition_max_bytes', 'acknowledgement_batches', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchRequest.FetchPartition):
+                return NotImplemented
+            return (self.partition_index, self.partition_max_bytes, self.acknowledgement_batches, self._unknown_tagged_fields,) == (other.partition_index, other.partition_max_bytes, other.acknowledgement_batches, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, partition_max_bytes: int = 0, acknowledgement_batches: list[ShareFetchRequest.AcknowledgementBatch] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -45,6 +55,11 @@ class ShareFetchRequest(Message):
     class FetchTopic(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchRequest.FetchTopic):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ShareFetchRequest.FetchPartition] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
@@ -53,10 +68,20 @@ class ShareFetchRequest(Message):
     class ForgottenTopic(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchRequest.ForgottenTopic):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareFetchRequest):
+            return NotImplemented
+        return (self.group_id, self.member_id, self.share_session_epoch, self.max_wait_ms, self.min_bytes, self.max_bytes, self.topics, self.forgotten_topics_data, self._unknown_tagged_fields,) == (other.group_id, other.member_id, other.share_session_epoch, other.max_wait_ms, other.min_bytes, other.max_bytes, other.topics, other.forgotten_topics_data, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str | None = None, member_id: str | None = '', share_session_epoch: int = 0, max_wait_ms: int = 0, min_bytes: int = 0, max_bytes: int = 2147483647, topics: list[ShareFetchRequest.FetchTopic] = MISSING, forgotten_topics_data: list[ShareFetchRequest.ForgottenTopic] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

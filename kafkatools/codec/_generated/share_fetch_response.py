@@ -29,6 +29,11 @@ class ShareFetchResponse(Message):
     class LeaderIdAndEpoch(Struct):
         __slots__ = ('leader_id', 'leader_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchResponse.LeaderIdAndEpoch):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, leader_id: int = 0, leader_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
             self.leader_epoch = leader_epoch
@@ -36,6 +41,11 @@ class ShareFetchResponse(Message):
 
     class AcquiredRecords(Struct):
         __slots__ = ('first_offset', 'last_offset', 'delivery_count', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchResponse.AcquiredRecords):
+                return NotImplemented
+            return (self.first_offset, self.last_offset, self.delivery_count, self._unknown_tagged_fields,) == (other.first_offset, other.last_offset, other.delivery_count, other._unknown_tagged_fields,)
 
         def __init__(self, first_offset: int = 0, last_offset: int = 0, delivery_count: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.first_offset = first_offset
@@ -45,6 +55,11 @@ class ShareFetchResponse(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'error_message', 'acknowledge_error_code', 'acknowledge_error_message', 'current_leader', 'records', 'acquired_records', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.error_message, self.acknowledge_error_code, self.acknowledge_error_message, self.current_leader, self.records, self.acquired_records, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.error_message, other.acknowledge_error_code, other.acknowledge_error_message, other.current_leader, other.records, other.acquired_records, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, error_code: int = 0, error_message: str | None = None, acknowledge_error_code: int = 0, acknowledge_error_message: str | None = None, current_leader: ShareFetchResponse.LeaderIdAndEpoch = MISSING, records: bytes | memoryview | None = b"", acquired_records: list[ShareFetchResponse.AcquiredRecords] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -60,6 +75,11 @@ class ShareFetchResponse(Message):
     class ShareFetchableTopicResponse(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchResponse.ShareFetchableTopicResponse):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[ShareFetchResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
@@ -68,12 +88,22 @@ class ShareFetchResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareFetchResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self.rack, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, rack: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareFetchResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.responses, self.node_endpoints, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.responses, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = None, responses: list[ShareFetchResponse.ShareFetchableTopicResponse] = MISSING, node_endpoints: list[ShareFetchResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -27,6 +27,11 @@ class ShareGroupDescribeResponse(Message):
     class TopicPartitions(Struct):
         __slots__ = ('topic_id', 'topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareGroupDescribeResponse.TopicPartitions):
+                return NotImplemented
+            return (self.topic_id, self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, topic_name: str = '', partitions: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.topic_name = topic_name
@@ -36,12 +41,22 @@ class ShareGroupDescribeResponse(Message):
     class Assignment(Struct):
         __slots__ = ('topic_partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareGroupDescribeResponse.Assignment):
+                return NotImplemented
+            return (self.topic_partitions, self._unknown_tagged_fields,) == (other.topic_partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_partitions: list[ShareGroupDescribeResponse.TopicPartitions] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_partitions = [] if topic_partitions is MISSING else topic_partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
 
     class Member(Struct):
         __slots__ = ('member_id', 'rack_id', 'member_epoch', 'client_id', 'client_host', 'subscribed_topic_names', 'assignment', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareGroupDescribeResponse.Member):
+                return NotImplemented
+            return (self.member_id, self.rack_id, self.member_epoch, self.client_id, self.client_host, self.subscribed_topic_names, self.assignment, self._unknown_tagged_fields,) == (other.member_id, other.rack_id, other.member_epoch, other.client_id, other.client_host, other.subscribed_topic_names, other.assignment, other._unknown_tagged_fields,)
 
         def __init__(self, member_id: str = '', rack_id: str | None = None, member_epoch: int = 0, client_id: str = '', client_host: str = '', subscribed_topic_names: list[str] = MISSING, assignment: ShareGroupDescribeResponse.Assignment = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
@@ -56,6 +71,11 @@ class ShareGroupDescribeResponse(Message):
     class DescribedGroup(Struct):
         __slots__ = ('error_code', 'error_message', 'group_id', 'group_state', 'group_epoch', 'assignment_epoch', 'assignor_name', 'members', 'authorized_operations', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, ShareGroupDescribeResponse.DescribedGroup):
+                return NotImplemented
+            return (self.error_code, self.error_message, self.group_id, self.group_state, self.group_epoch, self.assignment_epoch, self.assignor_name, self.members, self.authorized_operations, self._unknown_tagged_fields,) == (other.error_code, other.error_message, other.group_id, other.group_state, other.group_epoch, other.assignment_epoch, other.assignor_name, other.members, other.authorized_operations, other._unknown_tagged_fields,)
+
         def __init__(self, error_code: int = 0, error_message: str | None = None, group_id: str = '', group_state: str = '', group_epoch: int = 0, assignment_epoch: int = 0, assignor_name: str = '', members: list[ShareGroupDescribeResponse.Member] = MISSING, authorized_operations: int = -2147483648, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.error_code = error_code
             self.error_message = error_message
@@ -67,6 +87,11 @@ class ShareGroupDescribeResponse(Message):
             self.members = [] if members is MISSING else members
             self.authorized_operations = authorized_operations
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareGroupDescribeResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.groups, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.groups, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, groups: list[ShareGroupDescribeResponse.DescribedGroup] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -22,6 +22,11 @@ class ShareGroupHeartbeatRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ShareGroupHeartbeatRequest):
+            return NotImplemented
+        return (self.group_id, self.member_id, self.member_epoch, self.rack_id, self.subscribed_topic_names, self._unknown_tagged_fields,) == (other.group_id, other.member_id, other.member_epoch, other.rack_id, other.subscribed_topic_names, other._unknown_tagged_fields,)
+
     def __init__(self, group_id: str = '', member_id: str = '', member_epoch: int = 0, rack_id: str | None = None, subscribed_topic_names: list[str] | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id
         self.member_id = member_id

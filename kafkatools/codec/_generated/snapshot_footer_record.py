@@ -22,6 +22,11 @@ class SnapshotFooterRecord(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SnapshotFooterRecord):
+            return NotImplemented
+        return (self.version, self._unknown_tagged_fields,) == (other.version, other._unknown_tagged_fields,)
+
     def __init__(self, version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.version = version
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

@@ -22,6 +22,11 @@ class SnapshotHeaderRecord(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SnapshotHeaderRecord):
+            return NotImplemented
+        return (self.version, self.last_contained_log_timestamp, self._unknown_tagged_fields,) == (other.version, other.last_contained_log_timestamp, other._unknown_tagged_fields,)
+
     def __init__(self, version: int = 0, last_contained_log_timestamp: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.version = version
         self.last_contained_log_timestamp = last_contained_log_timestamp

@@ -28,12 +28,22 @@ class StopReplicaRequest(Message):
     class StopReplicaPartitionV0(Struct):
         __slots__ = ('topic_name', 'partition_index', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, StopReplicaRequest.StopReplicaPartitionV0):
+                return NotImplemented
+            return (self.topic_name, self.partition_index,) == (other.topic_name, other.partition_index,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
 
     class StopReplicaTopicV1(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, StopReplicaRequest.StopReplicaTopicV1):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -42,6 +52,11 @@ class StopReplicaRequest(Message):
 
     class StopReplicaPartitionState(Struct):
         __slots__ = ('partition_index', 'leader_epoch', 'delete_partition', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, StopReplicaRequest.StopReplicaPartitionState):
+                return NotImplemented
+            return (self.partition_index, self.leader_epoch, self.delete_partition, self._unknown_tagged_fields,) == (other.partition_index, other.leader_epoch, other.delete_partition, other._unknown_tagged_fields,)
 
         def __init__(self, partition_index: int = 0, leader_epoch: int = -1, delete_partition: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
@@ -52,10 +67,20 @@ class StopReplicaRequest(Message):
     class StopReplicaTopicState(Struct):
         __slots__ = ('topic_name', 'partition_states', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, StopReplicaRequest.StopReplicaTopicState):
+                return NotImplemented
+            return (self.topic_name, self.partition_states, self._unknown_tagged_fields,) == (other.topic_name, other.partition_states, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_states: list[StopReplicaRequest.StopReplicaPartitionState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_states = [] if partition_states is MISSING else partition_states
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StopReplicaRequest):
+            return NotImplemented
+        return (self.controller_id, self.is_k_raft_controller, self.controller_epoch, self.broker_epoch, self.delete_partitions, self.ungrouped_partitions, self.topics, self.topic_states, self._unknown_tagged_fields,) == (other.controller_id, other.is_k_raft_controller, other.controller_epoch, other.broker_epoch, other.delete_partitions, other.ungrouped_partitions, other.topics, other.topic_states, other._unknown_tagged_fields,)
 
     def __init__(self, controller_id: int = 0, is_k_raft_controller: bool = False, controller_epoch: int = 0, broker_epoch: int = -1, delete_partitions: bool = False, ungrouped_partitions: list[StopReplicaRequest.StopReplicaPartitionV0] = MISSING, topics: list[StopReplicaRequest.StopReplicaTopicV1] = MISSING, topic_states: list[StopReplicaRequest.StopReplicaTopicState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.controller_id = controller_id

@@ -26,11 +26,21 @@ class StopReplicaResponse(Message):
     class StopReplicaPartitionError(Struct):
         __slots__ = ('topic_name', 'partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, StopReplicaResponse.StopReplicaPartitionError):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
             self.error_code = error_code
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StopReplicaResponse):
+            return NotImplemented
+        return (self.error_code, self.partition_errors, self._unknown_tagged_fields,) == (other.error_code, other.partition_errors, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, partition_errors: list[StopReplicaResponse.StopReplicaPartitionError] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code

@@ -25,10 +25,20 @@ class SyncGroupRequest(Message):
     class SyncGroupRequestAssignment(Struct):
         __slots__ = ('member_id', 'assignment', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, SyncGroupRequest.SyncGroupRequestAssignment):
+                return NotImplemented
+            return (self.member_id, self.assignment, self._unknown_tagged_fields,) == (other.member_id, other.assignment, other._unknown_tagged_fields,)
+
         def __init__(self, member_id: str = '', assignment: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.member_id = member_id
             self.assignment = assignment
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyncGroupRequest):
+            return NotImplemented
+        return (self.group_id, self.generation_id, self.member_id, self.group_instance_id, self.protocol_type, self.protocol_name, self.assignments, self._unknown_tagged_fields,) == (other.group_id, other.generation_id, other.member_id, other.group_instance_id, other.protocol_type, other.protocol_name, other.assignments, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', generation_id: int = 0, member_id: str = '', group_instance_id: str | None = None, protocol_type: str | None = None, protocol_name: str | None = None, assignments: list[SyncGroupRequest.SyncGroupRequestAssignment] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

@@ -23,6 +23,11 @@ class SyncGroupResponse(Message):
     MAX_VERSION = 5
     FLEXIBLE_MIN = 4
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyncGroupResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.protocol_type, self.protocol_name, self.assignment, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.protocol_type, other.protocol_name, other.assignment, other._unknown_tagged_fields,)
+
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, protocol_type: str | None = None, protocol_name: str | None = None, assignment: bytes = b"", _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
         self.error_code = error_code

@@ -22,6 +22,11 @@ class UnregisterBrokerRequest(Message):
     MAX_VERSION = 0
     FLEXIBLE_MIN = 0
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UnregisterBrokerRequest):
+            return NotImplemented
+        return (self.broker_id, self._unknown_tagged_fields,) == (other.broker_id, other._unknown_tagged_fields,)
+
     def __init__(self, broker_id: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.broker_id = broker_id
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

@@ -28,12 +28,22 @@ class UpdateFeaturesRequest(Message):
     class FeatureUpdateKey(Struct):
         __slots__ = ('feature', 'max_version_level', 'allow_downgrade', 'upgrade_type', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateFeaturesRequest.FeatureUpdateKey):
+                return NotImplemented
+            return (self.feature, self.max_version_level, self.allow_downgrade, self.upgrade_type, self._unknown_tagged_fields,) == (other.feature, other.max_version_level, other.allow_downgrade, other.upgrade_type, other._unknown_tagged_fields,)
+
         def __init__(self, feature: str = '', max_version_level: int = 0, allow_downgrade: bool = False, upgrade_type: int = 1, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.feature = feature
             self.max_version_level = max_version_level
             self.allow_downgrade = allow_downgrade
             self.upgrade_type = upgrade_type
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateFeaturesRequest):
+            return NotImplemented
+        return (self.timeout_ms, self.feature_updates, self.validate_only, self._unknown_tagged_fields,) == (other.timeout_ms, other.feature_updates, other.validate_only, other._unknown_tagged_fields,)
 
     def __init__(self, timeout_ms: int = 60000, feature_updates: list[UpdateFeaturesRequest.FeatureUpdateKey] = MISSING, validate_only: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.timeout_ms = timeout_ms

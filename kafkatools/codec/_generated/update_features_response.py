@@ -26,11 +26,21 @@ class UpdateFeaturesResponse(Message):
     class UpdatableFeatureResult(Struct):
         __slots__ = ('feature', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateFeaturesResponse.UpdatableFeatureResult):
+                return NotImplemented
+            return (self.feature, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.feature, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, feature: str = '', error_code: int = 0, error_message: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.feature = feature
             self.error_code = error_code
             self.error_message = error_message
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateFeaturesResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.error_message, self.results, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.error_message, other.results, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, error_message: str | None = '', results: list[UpdateFeaturesResponse.UpdatableFeatureResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms

@@ -30,6 +30,11 @@ class UpdateMetadataRequest(Message):
     class UpdateMetadataPartitionState(Struct):
         __slots__ = ('topic_name', 'partition_index', 'controller_epoch', 'leader', 'leader_epoch', 'isr', 'zk_version', 'replicas', 'offline_replicas', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateMetadataRequest.UpdateMetadataPartitionState):
+                return NotImplemented
+            return (self.topic_name, self.partition_index, self.controller_epoch, self.leader, self.leader_epoch, self.isr, self.zk_version, self.replicas, self.offline_replicas, self._unknown_tagged_fields,) == (other.topic_name, other.partition_index, other.controller_epoch, other.leader, other.leader_epoch, other.isr, other.zk_version, other.replicas, other.offline_replicas, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partition_index: int = 0, controller_epoch: int = 0, leader: int = 0, leader_epoch: int = 0, isr: list[int] = MISSING, zk_version: int = 0, replicas: list[int] = MISSING, offline_replicas: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partition_index = partition_index
@@ -45,6 +50,11 @@ class UpdateMetadataRequest(Message):
     class UpdateMetadataTopicState(Struct):
         __slots__ = ('topic_name', 'topic_id', 'partition_states', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateMetadataRequest.UpdateMetadataTopicState):
+                return NotImplemented
+            return (self.topic_name, self.topic_id, self.partition_states, self._unknown_tagged_fields,) == (other.topic_name, other.topic_id, other.partition_states, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', topic_id: uuid.UUID = ZERO_UUID, partition_states: list[UpdateMetadataRequest.UpdateMetadataPartitionState] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.topic_id = topic_id
@@ -53,6 +63,11 @@ class UpdateMetadataRequest(Message):
 
     class UpdateMetadataEndpoint(Struct):
         __slots__ = ('port', 'host', 'listener', 'security_protocol', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateMetadataRequest.UpdateMetadataEndpoint):
+                return NotImplemented
+            return (self.port, self.host, self.listener, self.security_protocol, self._unknown_tagged_fields,) == (other.port, other.host, other.listener, other.security_protocol, other._unknown_tagged_fields,)
 
         def __init__(self, port: int = 0, host: str = '', listener: str = '', security_protocol: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.port = port
@@ -64,6 +79,11 @@ class UpdateMetadataRequest(Message):
     class UpdateMetadataBroker(Struct):
         __slots__ = ('id', 'v0_host', 'v0_port', 'endpoints', 'rack', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateMetadataRequest.UpdateMetadataBroker):
+                return NotImplemented
+            return (self.id, self.v0_host, self.v0_port, self.endpoints, self.rack, self._unknown_tagged_fields,) == (other.id, other.v0_host, other.v0_port, other.endpoints, other.rack, other._unknown_tagged_fields,)
+
         def __init__(self, id: int = 0, v0_host: str = '', v0_port: int = 0, endpoints: list[UpdateMetadataRequest.UpdateMetadataEndpoint] = MISSING, rack: str | None = '', _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.id = id
             self.v0_host = v0_host
@@ -71,6 +91,11 @@ class UpdateMetadataRequest(Message):
             self.endpoints = [] if endpoints is MISSING else endpoints
             self.rack = rack
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateMetadataRequest):
+            return NotImplemented
+        return (self.controller_id, self.is_k_raft_controller, self.type, self.controller_epoch, self.broker_epoch, self.ungrouped_partition_states, self.topic_states, self.live_brokers, self._unknown_tagged_fields,) == (other.controller_id, other.is_k_raft_controller, other.type, other.controller_epoch, other.broker_epoch, other.ungrouped_partition_states, other.topic_states, other.live_brokers, other._unknown_tagged_fields,)
 
     def __init__(self, controller_id: int = 0, is_k_raft_controller: bool = False, type: int = 0, controller_epoch: int = 0, broker_epoch: int = -1, ungrouped_partition_states: list[UpdateMetadataRequest.UpdateMetadataPartitionState] = MISSING, topic_states: list[UpdateMetadataRequest.UpdateMetadataTopicState] = MISSING, live_brokers: list[UpdateMetadataRequest.UpdateMetadataBroker] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.controller_id = controller_id
@@ -632,8 +657,11 @@ def _e_UpdateMetadataRequest(o: UpdateMetadataRequest, out: bytearray, v: int) -
                 tb = bytearray()
                 tb += _S5.pack(o.type)
                 tg.append((0, tb))
-            f = "_tagged_fields"
-            w_tagged(out, tg, o._unknown_tagged_fields)
+            if tg or o._unknown_tagged_fields:
+                f = "_tagged_fields"
+                w_tagged(out, tg, o._unknown_tagged_fields)
+            else:
+                out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -22,6 +22,11 @@ class UpdateMetadataResponse(Message):
     MAX_VERSION = 8
     FLEXIBLE_MIN = 6
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateMetadataResponse):
+            return NotImplemented
+        return (self.error_code, self._unknown_tagged_fields,) == (other.error_code, other._unknown_tagged_fields,)
+
     def __init__(self, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code
         self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields

@@ -27,6 +27,11 @@ class UpdateRaftVoterRequest(Message):
     class Listener(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateRaftVoterRequest.Listener):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
@@ -36,10 +41,20 @@ class UpdateRaftVoterRequest(Message):
     class KRaftVersionFeature(Struct):
         __slots__ = ('min_supported_version', 'max_supported_version', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateRaftVoterRequest.KRaftVersionFeature):
+                return NotImplemented
+            return (self.min_supported_version, self.max_supported_version, self._unknown_tagged_fields,) == (other.min_supported_version, other.max_supported_version, other._unknown_tagged_fields,)
+
         def __init__(self, min_supported_version: int = 0, max_supported_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.min_supported_version = min_supported_version
             self.max_supported_version = max_supported_version
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateRaftVoterRequest):
+            return NotImplemented
+        return (self.cluster_id, self.current_leader_epoch, self.voter_id, self.voter_directory_id, self.listeners, self.k_raft_version_feature, self._unknown_tagged_fields,) == (other.cluster_id, other.current_leader_epoch, other.voter_id, other.voter_directory_id, other.listeners, other.k_raft_version_feature, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = '', current_leader_epoch: int = 0, voter_id: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, listeners: list[UpdateRaftVoterRequest.Listener] = MISSING, k_raft_version_feature: UpdateRaftVoterRequest.KRaftVersionFeature = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id

@@ -27,12 +27,22 @@ class UpdateRaftVoterResponse(Message):
     class CurrentLeader(Struct):
         __slots__ = ('leader_id', 'leader_epoch', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, UpdateRaftVoterResponse.CurrentLeader):
+                return NotImplemented
+            return (self.leader_id, self.leader_epoch, self.host, self.port, self._unknown_tagged_fields,) == (other.leader_id, other.leader_epoch, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, leader_id: int = -1, leader_epoch: int = -1, host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.leader_id = leader_id
             self.leader_epoch = leader_epoch
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateRaftVoterResponse):
+            return NotImplemented
+        return (self.throttle_time_ms, self.error_code, self.current_leader, self._unknown_tagged_fields,) == (other.throttle_time_ms, other.error_code, other.current_leader, other._unknown_tagged_fields,)
 
     def __init__(self, throttle_time_ms: int = 0, error_code: int = 0, current_leader: UpdateRaftVoterResponse.CurrentLeader = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.throttle_time_ms = throttle_time_ms
@@ -53,6 +63,10 @@ class UpdateRaftVoterResponse(Message):
     @classmethod
     def decode_at(cls, data: memoryview, pos: int, version: int) -> tuple[Self, int]:
         return cast(tuple[Self, int], run_decode(_d_UpdateRaftVoterResponse, 'UpdateRaftVoterResponse', data, version, 0, 0, pos))
+
+
+# default values that tagged struct fields are compared with (never handed out)
+_DEF_CurrentLeader = UpdateRaftVoterResponse.CurrentLeader()
 
 
 def _d_CurrentLeader(b: memoryview, p: int, v: int) -> tuple[UpdateRaftVoterResponse.CurrentLeader, int]:
@@ -149,13 +163,16 @@ def _e_UpdateRaftVoterResponse(o: UpdateRaftVoterResponse, out: bytearray, v: in
         f = "throttle_time_ms"
         out += _S2.pack(o.throttle_time_ms, o.error_code)
         tg: list[tuple[int, bytes | bytearray]] = []
-        if o.current_leader != UpdateRaftVoterResponse.CurrentLeader():
+        if o.current_leader != _DEF_CurrentLeader:
             f = "current_leader"
             tb = bytearray()
             _e_CurrentLeader(o.current_leader, tb, v)
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

@@ -27,6 +27,11 @@ class VoteRequest(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'candidate_epoch', 'candidate_id', 'candidate_directory_id', 'voter_directory_id', 'last_offset_epoch', 'last_offset', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VoteRequest.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.candidate_epoch, self.candidate_id, self.candidate_directory_id, self.voter_directory_id, self.last_offset_epoch, self.last_offset, self._unknown_tagged_fields,) == (other.partition_index, other.candidate_epoch, other.candidate_id, other.candidate_directory_id, other.voter_directory_id, other.last_offset_epoch, other.last_offset, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, candidate_epoch: int = 0, candidate_id: int = 0, candidate_directory_id: uuid.UUID = ZERO_UUID, voter_directory_id: uuid.UUID = ZERO_UUID, last_offset_epoch: int = 0, last_offset: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.candidate_epoch = candidate_epoch
@@ -40,10 +45,20 @@ class VoteRequest(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VoteRequest.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[VoteRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VoteRequest):
+            return NotImplemented
+        return (self.cluster_id, self.voter_id, self.topics, self._unknown_tagged_fields,) == (other.cluster_id, other.voter_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, cluster_id: str | None = None, voter_id: int = -1, topics: list[VoteRequest.TopicData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.cluster_id = cluster_id

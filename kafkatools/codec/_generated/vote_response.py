@@ -28,6 +28,11 @@ class VoteResponse(Message):
     class PartitionData(Struct):
         __slots__ = ('partition_index', 'error_code', 'leader_id', 'leader_epoch', 'vote_granted', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VoteResponse.PartitionData):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self.leader_id, self.leader_epoch, self.vote_granted, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other.leader_id, other.leader_epoch, other.vote_granted, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, leader_id: int = 0, leader_epoch: int = 0, vote_granted: bool = False, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -39,6 +44,11 @@ class VoteResponse(Message):
     class TopicData(Struct):
         __slots__ = ('topic_name', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VoteResponse.TopicData):
+                return NotImplemented
+            return (self.topic_name, self.partitions, self._unknown_tagged_fields,) == (other.topic_name, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_name: str = '', partitions: list[VoteResponse.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_name = topic_name
             self.partitions = [] if partitions is MISSING else partitions
@@ -47,11 +57,21 @@ class VoteResponse(Message):
     class NodeEndpoint(Struct):
         __slots__ = ('node_id', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VoteResponse.NodeEndpoint):
+                return NotImplemented
+            return (self.node_id, self.host, self.port, self._unknown_tagged_fields,) == (other.node_id, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, node_id: int = 0, host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.node_id = node_id
             self.host = host
             self.port = port
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VoteResponse):
+            return NotImplemented
+        return (self.error_code, self.topics, self.node_endpoints, self._unknown_tagged_fields,) == (other.error_code, other.topics, other.node_endpoints, other._unknown_tagged_fields,)
 
     def __init__(self, error_code: int = 0, topics: list[VoteResponse.TopicData] = MISSING, node_endpoints: list[VoteResponse.NodeEndpoint] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.error_code = error_code
@@ -295,8 +315,11 @@ def _e_VoteResponse(o: VoteResponse, out: bytearray, v: int) -> None:
                 _e_NodeEndpoint(el_node_endpoints, tb, v)
             i = -1
             tg.append((0, tb))
-        f = "_tagged_fields"
-        w_tagged(out, tg, o._unknown_tagged_fields)
+        if tg or o._unknown_tagged_fields:
+            f = "_tagged_fields"
+            w_tagged(out, tg, o._unknown_tagged_fields)
+        else:
+            out.append(0)
     except Fail as exc:
         exc.push(f, i)
         raise

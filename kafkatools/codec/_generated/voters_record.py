@@ -28,6 +28,11 @@ class VotersRecord(Message):
     class Endpoint(Struct):
         __slots__ = ('name', 'host', 'port', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VotersRecord.Endpoint):
+                return NotImplemented
+            return (self.name, self.host, self.port, self._unknown_tagged_fields,) == (other.name, other.host, other.port, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', host: str = '', port: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.host = host
@@ -37,6 +42,11 @@ class VotersRecord(Message):
     class KRaftVersionFeature(Struct):
         __slots__ = ('min_supported_version', 'max_supported_version', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VotersRecord.KRaftVersionFeature):
+                return NotImplemented
+            return (self.min_supported_version, self.max_supported_version, self._unknown_tagged_fields,) == (other.min_supported_version, other.max_supported_version, other._unknown_tagged_fields,)
+
         def __init__(self, min_supported_version: int = 0, max_supported_version: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.min_supported_version = min_supported_version
             self.max_supported_version = max_supported_version
@@ -45,12 +55,22 @@ class VotersRecord(Message):
     class Voter(Struct):
         __slots__ = ('voter_id', 'voter_directory_id', 'endpoints', 'k_raft_version_feature', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, VotersRecord.Voter):
+                return NotImplemented
+            return (self.voter_id, self.voter_directory_id, self.endpoints, self.k_raft_version_feature, self._unknown_tagged_fields,) == (other.voter_id, other.voter_directory_id, other.endpoints, other.k_raft_version_feature, other._unknown_tagged_fields,)
+
         def __init__(self, voter_id: int = 0, voter_directory_id: uuid.UUID = ZERO_UUID, endpoints: list[VotersRecord.Endpoint] = MISSING, k_raft_version_feature: VotersRecord.KRaftVersionFeature = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.voter_id = voter_id
             self.voter_directory_id = voter_directory_id
             self.endpoints = [] if endpoints is MISSING else endpoints
             self.k_raft_version_feature = VotersRecord.KRaftVersionFeature() if k_raft_version_feature is MISSING else k_raft_version_feature
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VotersRecord):
+            return NotImplemented
+        return (self.version, self.voters, self._unknown_tagged_fields,) == (other.version, other.voters, other._unknown_tagged_fields,)
 
     def __init__(self, version: int = 0, voters: list[VotersRecord.Voter] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.version = version

@@ -26,6 +26,11 @@ class WriteShareGroupStateRequest(Message):
     class StateBatch(Struct):
         __slots__ = ('first_offset', 'last_offset', 'delivery_state', 'delivery_count', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteShareGroupStateRequest.StateBatch):
+                return NotImplemented
+            return (self.first_offset, self.last_offset, self.delivery_state, self.delivery_count, self._unknown_tagged_fields,) == (other.first_offset, other.last_offset, other.delivery_state, other.delivery_count, other._unknown_tagged_fields,)
+
         def __init__(self, first_offset: int = 0, last_offset: int = 0, delivery_state: int = 0, delivery_count: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.first_offset = first_offset
             self.last_offset = last_offset
@@ -35,6 +40,11 @@ class WriteShareGroupStateRequest(Message):
 
     class PartitionData(Struct):
         __slots__ = ('partition', 'state_epoch', 'leader_epoch', 'start_offset', 'state_batches', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteShareGroupStateRequest.PartitionData):
+                return NotImplemented
+            return (self.partition, self.state_epoch, self.leader_epoch, self.start_offset, self.state_batches, self._unknown_tagged_fields,) == (other.partition, other.state_epoch, other.leader_epoch, other.start_offset, other.state_batches, other._unknown_tagged_fields,)
 
         def __init__(self, partition: int = 0, state_epoch: int = 0, leader_epoch: int = 0, start_offset: int = 0, state_batches: list[WriteShareGroupStateRequest.StateBatch] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
@@ -47,10 +57,20 @@ class WriteShareGroupStateRequest(Message):
     class WriteStateData(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteShareGroupStateRequest.WriteStateData):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[WriteShareGroupStateRequest.PartitionData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteShareGroupStateRequest):
+            return NotImplemented
+        return (self.group_id, self.topics, self._unknown_tagged_fields,) == (other.group_id, other.topics, other._unknown_tagged_fields,)
 
     def __init__(self, group_id: str = '', topics: list[WriteShareGroupStateRequest.WriteStateData] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.group_id = group_id

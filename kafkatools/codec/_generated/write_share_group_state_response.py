@@ -25,6 +25,11 @@ class WriteShareGroupStateResponse(Message):
     class PartitionResult(Struct):
         __slots__ = ('partition', 'error_code', 'error_message', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteShareGroupStateResponse.PartitionResult):
+                return NotImplemented
+            return (self.partition, self.error_code, self.error_message, self._unknown_tagged_fields,) == (other.partition, other.error_code, other.error_message, other._unknown_tagged_fields,)
+
         def __init__(self, partition: int = 0, error_code: int = 0, error_message: str | None = None, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition = partition
             self.error_code = error_code
@@ -34,10 +39,20 @@ class WriteShareGroupStateResponse(Message):
     class WriteStateResult(Struct):
         __slots__ = ('topic_id', 'partitions', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteShareGroupStateResponse.WriteStateResult):
+                return NotImplemented
+            return (self.topic_id, self.partitions, self._unknown_tagged_fields,) == (other.topic_id, other.partitions, other._unknown_tagged_fields,)
+
         def __init__(self, topic_id: uuid.UUID = ZERO_UUID, partitions: list[WriteShareGroupStateResponse.PartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.topic_id = topic_id
             self.partitions = [] if partitions is MISSING else partitions
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteShareGroupStateResponse):
+            return NotImplemented
+        return (self.results, self._unknown_tagged_fields,) == (other.results, other._unknown_tagged_fields,)
 
     def __init__(self, results: list[WriteShareGroupStateResponse.WriteStateResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.results = [] if results is MISSING else results

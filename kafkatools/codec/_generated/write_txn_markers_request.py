@@ -26,6 +26,11 @@ class WriteTxnMarkersRequest(Message):
     class WritableTxnMarkerTopic(Struct):
         __slots__ = ('name', 'partition_indexes', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteTxnMarkersRequest.WritableTxnMarkerTopic):
+                return NotImplemented
+            return (self.name, self.partition_indexes, self._unknown_tagged_fields,) == (other.name, other.partition_indexes, other._unknown_tagged_fields,)
+
         def __init__(self, name: str = '', partition_indexes: list[int] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
             self.partition_indexes = [] if partition_indexes is MISSING else partition_indexes
@@ -34,6 +39,11 @@ class WriteTxnMarkersRequest(Message):
     class WritableTxnMarker(Struct):
         __slots__ = ('producer_id', 'producer_epoch', 'transaction_result', 'topics', 'coordinator_epoch', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteTxnMarkersRequest.WritableTxnMarker):
+                return NotImplemented
+            return (self.producer_id, self.producer_epoch, self.transaction_result, self.topics, self.coordinator_epoch, self._unknown_tagged_fields,) == (other.producer_id, other.producer_epoch, other.transaction_result, other.topics, other.coordinator_epoch, other._unknown_tagged_fields,)
+
         def __init__(self, producer_id: int = 0, producer_epoch: int = 0, transaction_result: bool = False, topics: list[WriteTxnMarkersRequest.WritableTxnMarkerTopic] = MISSING, coordinator_epoch: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.producer_id = producer_id
             self.producer_epoch = producer_epoch
@@ -41,6 +51,11 @@ class WriteTxnMarkersRequest(Message):
             self.topics = [] if topics is MISSING else topics
             self.coordinator_epoch = coordinator_epoch
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteTxnMarkersRequest):
+            return NotImplemented
+        return (self.markers, self._unknown_tagged_fields,) == (other.markers, other._unknown_tagged_fields,)
 
     def __init__(self, markers: list[WriteTxnMarkersRequest.WritableTxnMarker] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.markers = [] if markers is MISSING else markers

@@ -26,6 +26,11 @@ class WriteTxnMarkersResponse(Message):
     class WritableTxnMarkerPartitionResult(Struct):
         __slots__ = ('partition_index', 'error_code', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult):
+                return NotImplemented
+            return (self.partition_index, self.error_code, self._unknown_tagged_fields,) == (other.partition_index, other.error_code, other._unknown_tagged_fields,)
+
         def __init__(self, partition_index: int = 0, error_code: int = 0, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.partition_index = partition_index
             self.error_code = error_code
@@ -33,6 +38,11 @@ class WriteTxnMarkersResponse(Message):
 
     class WritableTxnMarkerTopicResult(Struct):
         __slots__ = ('name', 'partitions', '_unknown_tagged_fields', )
+
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteTxnMarkersResponse.WritableTxnMarkerTopicResult):
+                return NotImplemented
+            return (self.name, self.partitions, self._unknown_tagged_fields,) == (other.name, other.partitions, other._unknown_tagged_fields,)
 
         def __init__(self, name: str = '', partitions: list[WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.name = name
@@ -42,10 +52,20 @@ class WriteTxnMarkersResponse(Message):
     class WritableTxnMarkerResult(Struct):
         __slots__ = ('producer_id', 'topics', '_unknown_tagged_fields', )
 
+        def __eq__(self, other: object) -> bool:
+            if not isinstance(other, WriteTxnMarkersResponse.WritableTxnMarkerResult):
+                return NotImplemented
+            return (self.producer_id, self.topics, self._unknown_tagged_fields,) == (other.producer_id, other.topics, other._unknown_tagged_fields,)
+
         def __init__(self, producer_id: int = 0, topics: list[WriteTxnMarkersResponse.WritableTxnMarkerTopicResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
             self.producer_id = producer_id
             self.topics = [] if topics is MISSING else topics
             self._unknown_tagged_fields = [] if _unknown_tagged_fields is MISSING else _unknown_tagged_fields
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteTxnMarkersResponse):
+            return NotImplemented
+        return (self.markers, self._unknown_tagged_fields,) == (other.markers, other._unknown_tagged_fields,)
 
     def __init__(self, markers: list[WriteTxnMarkersResponse.WritableTxnMarkerResult] = MISSING, _unknown_tagged_fields: list[tuple[int, bytes]] = MISSING) -> None:
         self.markers = [] if markers is MISSING else markers
