@@ -1,10 +1,11 @@
 """Golden frames: requests captured from real clients re-encode byte-for-byte.
 
 A small recording broker (127.0.0.1, port 0, threads) answers ApiVersions, Metadata, FindCoordinator,
-InitProducerId and Produce with our own codec so that confluent-kafka (librdkafka), kafka-python and aiokafka get as
-far as producing a record; every request frame they send is kept.  Invariant: for every captured frame,
-decode_request then encode_request gives the identical bytes.  A few captured frames are also stored
-under golden/ (written when missing) and checked the same way, so the test keeps meaning without clients.
+InitProducerId and Produce with our own codec so that confluent-kafka (librdkafka), kafka-python and
+aiokafka get as far as producing a record; every request frame they send is kept.  Invariant: for
+every captured frame, decode_request then encode_request gives the identical bytes.  A few captured
+frames are also stored under golden/ (written when missing) and checked the same way, so the test
+keeps meaning without clients.
 """
 
 from __future__ import annotations

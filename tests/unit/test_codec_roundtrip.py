@@ -51,23 +51,24 @@ def _scalar(f: Field) -> st.SearchStrategy[Any]:
     raise AssertionError(f"type {t} has no strategy")
 
 
-def _value(msg: Message, top: type, f: Field, v: int) -> st.SearchStrategy[Any]:
-    elem = _struct(msg, top, f.elem, v) if f.is_struct else _scalar(f)
+def _value(msg: Message, top: type, f: Field, v: int, unknown: bool) -> st.SearchStrategy[Any]:
+    elem = _struct(msg, top, f.elem, v, unknown) if f.is_struct else _scalar(f)
     base = st.lists(elem, max_size=3) if f.is_array else elem
     return st.none() | base if v in f.nullable else base
 
 
-def _struct(msg: Message, top: type, name: str, v: int) -> st.SearchStrategy[Any]:
+def _struct(msg: Message, top: type, name: str, v: int, unknown: bool = True) -> st.SearchStrategy[Any]:
+    """Instances of struct ``name`` valid at version ``v``; ``unknown`` adds unknown tagged fields."""
     fields = msg.fields if name == msg.name else msg.structs[name]
     cls = top if name == msg.name else getattr(top, name)
     kwargs: dict[str, st.SearchStrategy[Any]] = {
-        f.py: _value(msg, top, f, v) for f in fields if v in f.present
+        f.py: _value(msg, top, f, v, unknown) for f in fields if v in f.present
     }
-    if v in msg.flexible:
-        unknown = st.lists(
+    if unknown and v in msg.flexible:
+        extra = st.lists(
             st.tuples(st.integers(5000, 5003), st.binary(max_size=4)), max_size=2, unique_by=lambda t: t[0]
         )
-        kwargs["_unknown_tagged_fields"] = unknown.map(sorted)
+        kwargs["_unknown_tagged_fields"] = extra.map(sorted)
     return st.builds(cls, **kwargs)
 
 
