@@ -54,7 +54,10 @@ class FileSlice:
 
 def _validate_legacy(data: bytes) -> None:
     """Check a magic 0/1 entry with ``wire.legacy.validate_entry`` (imported lazily: only old logs need it)."""
-    legacy = importlib.import_module("kafkatools.wire.legacy")
+    try:
+        legacy = importlib.import_module("kafkatools.wire.legacy")
+    except ImportError:
+        raise CorruptRecordError("magic 0/1 entry found but kafkatools.wire.legacy is not available") from None
     legacy.validate_entry(data)
 
 
