@@ -15,6 +15,8 @@ import os
 import shutil
 from typing import IO
 
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
+
 
 class FileSystem:
     """Plain POSIX implementation.  Override single methods in tests to inject faults."""
@@ -34,6 +36,21 @@ class FileSystem:
             n = os.pwrite(fd, view, position)
             view = view[n:]
             position += n
+
+    def pwritev(self, f: io.FileIO, buffers: list[bytes | bytearray | memoryview], position: int) -> None:
+        """Write the buffers back to back at ``position`` with as few ``pwritev`` calls as possible."""
+        fd = f.fileno()
+        pending = [memoryview(b) for b in buffers]
+        while pending:
+            chunk = pending[:_IOV_MAX]
+            n = os.pwritev(fd, chunk, position)
+            position += n
+            while n and pending:
+                if n >= len(pending[0]):
+                    n -= len(pending.pop(0))
+                else:
+                    pending[0] = pending[0][n:]
+                    n = 0
 
     def pread(self, f: io.FileIO, size: int, position: int) -> bytes:
         return os.pread(f.fileno(), size, position)

@@ -34,6 +34,7 @@ from kafkatools.wire import batch as wb
 
 _V2_FIELDS: Final = struct.Struct(">qiib")  # base offset, batch length, leader epoch, magic
 _I32: Final = struct.Struct(">i")
+_HEAD16: Final = struct.Struct(">qii")  # base offset, batch length, leader epoch
 _I64: Final = struct.Struct(">q")
 
 
@@ -105,28 +106,39 @@ class PartitionLog:
 
     # -- append ------------------------------------------------------------------------------
     def append(self, records: bytes | bytearray | memoryview, leader_epoch: int = -1) -> int:
-        """Leader append of validated v2 batches; assigns offsets from the log end.  Returns the first offset."""
-        buf = records if isinstance(records, bytearray) else bytearray(records)
+        """Leader append of validated v2 batches; assigns offsets from the log end.  Returns the first offset.
+
+        A ``bytearray`` is patched in place (base offset, leader epoch) and written with one pwrite;
+        immutable input is written with one pwritev of patched 16-byte headers and the untouched rest,
+        so the records are never copied."""
+        in_place = isinstance(records, bytearray)
+        view = memoryview(records)
+        buffers: list[bytes | bytearray | memoryview] = []
         first = offset = self.log_end_offset
         max_ts, offset_of_max = -1, first
-        pos, end = 0, len(buf)
+        pos, end = 0, len(view)
         while pos < end:
             if end - pos < wb.HEADER_SIZE:
                 raise errors.CorruptRecordError(f"{end - pos} trailing bytes at position {pos} are not a batch")
-            _, length, _, magic = _V2_FIELDS.unpack_from(buf, pos)
-            if magic != wb.MAGIC_V2 or length + wb.LOG_OVERHEAD < wb.HEADER_SIZE or pos + length + 12 > end:
+            _, length, _, magic = _V2_FIELDS.unpack_from(view, pos)
+            size = length + wb.LOG_OVERHEAD
+            if magic != wb.MAGIC_V2 or size < wb.HEADER_SIZE or pos + size > end:
                 raise errors.CorruptRecordError(f"leader append needs v2 batches; entry at {pos} has magic {magic}")
-            _I64.pack_into(buf, pos, offset)
-            _I32.pack_into(buf, pos + 12, leader_epoch)
-            last = offset + _I32.unpack_from(buf, pos + 23)[0]
-            ts = _I64.unpack_from(buf, pos + 35)[0]
+            if in_place:
+                _I64.pack_into(view, pos, offset)
+                _I32.pack_into(view, pos + 12, leader_epoch)
+            else:
+                buffers.append(_HEAD16.pack(offset, length, leader_epoch))
+                buffers.append(view[pos + 16 : pos + size])
+            last = offset + _I32.unpack_from(view, pos + 23)[0]
+            ts = _I64.unpack_from(view, pos + 35)[0]
             if ts > max_ts:
                 max_ts, offset_of_max = ts, last
             offset = last + 1
-            pos += length + wb.LOG_OVERHEAD
+            pos += size
         if offset == first:
             raise errors.CorruptRecordError("append without record batches")
-        self._write(first, offset - 1, max_ts, offset_of_max, buf)
+        self._write(first, offset - 1, max_ts, offset_of_max, view if in_place else buffers)
         if leader_epoch >= 0:
             self.leader_epoch_cache.assign(leader_epoch, first)
         return first
@@ -164,9 +176,10 @@ class PartitionLog:
         return expected - 1
 
     def _write(self, first: int, last: int, max_ts: int, offset_of_max: int,
-               data: bytes | bytearray | memoryview) -> None:
+               data: bytes | bytearray | memoryview | list[bytes | bytearray | memoryview]) -> None:
         seg = self.active_segment
-        if seg.should_roll(messages_size=len(data), max_timestamp=max_ts, max_offset=last, now_ms=self.clock(),
+        size = sum(len(b) for b in data) if isinstance(data, list) else len(data)
+        if seg.should_roll(messages_size=size, max_timestamp=max_ts, max_offset=last, now_ms=self.clock(),
                            segment_bytes=self.config.segment_bytes,
                            segment_ms=self.config.segment_ms - self.config.segment_jitter_ms):
             seg = self.roll(first)

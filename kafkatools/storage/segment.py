@@ -144,9 +144,13 @@ class LogSegment:
         return 0 <= offset - self.base_offset <= INT32_MAX
 
     def append(self, largest_offset: int, largest_timestamp: int, offset_of_largest_timestamp: int,
-               data: bytes | bytearray | memoryview) -> None:
-        """Write one append set at the end of the segment with a single write call."""
-        if not data:
+               data: bytes | bytearray | memoryview | list[bytes | bytearray | memoryview]) -> None:
+        """Write one append set at the end of the segment with a single write call.
+
+        ``data`` may be a list of buffers (written back to back with one pwritev), which lets the
+        log patch headers of an immutable ``bytes`` input without copying the records."""
+        size = sum(len(b) for b in data) if isinstance(data, list) else len(data)
+        if not size:
             return
         if not self.can_hold_offset(largest_offset):
             raise StorageError(f"offset {largest_offset} does not fit segment {self.base_offset}")
@@ -159,9 +163,12 @@ class LogSegment:
             self.offset_index.append(largest_offset, position)
             self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)
             self.bytes_since_last_index_entry = 0
-        self.fs.pwrite(self.log_file, data, position)
-        self.size = position + len(data)
-        self.bytes_since_last_index_entry += len(data)
+        if isinstance(data, list):
+            self.fs.pwritev(self.log_file, data, position)
+        else:
+            self.fs.pwrite(self.log_file, data, position)
+        self.size = position + size
+        self.bytes_since_last_index_entry += size
         self.next_offset = largest_offset + 1
 
     def rolling_timestamp(self) -> int:

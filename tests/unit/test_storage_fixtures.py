@@ -227,3 +227,15 @@ def test_lock_is_exclusive(tmp_path: Path) -> None:
         LogManager([str(tmp_path / "d")])
     mgr.close()
     LogManager([str(tmp_path / "d")]).close()
+
+
+def test_inspect_readers_show_files_as_they_are(tmp_path: Path) -> None:
+    from kafkatools.storage import inspect
+
+    zeros = D904 / "kafka-573957/test-topic-1/00000000000000000000.index"
+    entries = inspect.read_offset_index(str(zeros))
+    assert len(entries) == 131072 and entries[0] == (0, 0)
+    log = D023 / "kafka-1168504093769635972/__cluster_metadata-0/00000000000000000000.log"
+    got = list(inspect.iter_log_entries(str(log)))
+    assert b"".join(data for _, data in got) == log.read_bytes()
+    assert got[0][0].magic == 2

@@ -54,12 +54,14 @@ class LogModel(RuleBasedStateMachine):
         return dropped
 
     # -- rules -----------------------------------------------------------------------------
-    @rule(n=st.integers(1, 4), size=st.integers(0, 150), new_epoch=st.booleans(), tick=st.integers(0, 20))
-    def append(self, n: int, size: int, new_epoch: bool, tick: int) -> None:
+    @rule(n=st.integers(1, 4), size=st.integers(0, 150), new_epoch=st.booleans(), tick=st.integers(0, 20),
+          mutable=st.booleans())
+    def append(self, n: int, size: int, new_epoch: bool, tick: int, mutable: bool) -> None:
         self.clock.now += tick
         self.epoch += int(new_epoch)
         raw = build_batch([(None, bytes([n]) * size, self.clock.now)] * n)
-        first = self.log.append(raw, leader_epoch=self.epoch)
+        # bytearray input is patched in place; bytes go out as pwritev of patched headers + the rest
+        first = self.log.append(bytearray(raw) if mutable else raw, leader_epoch=self.epoch)
         assert first == self.leo
         stored = bytearray(raw)
         struct.pack_into(">q", stored, 0, first)
