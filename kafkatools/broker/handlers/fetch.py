@@ -1,0 +1,102 @@
+"""Fetch (key 1).
+
+Versions: 4-17 served from RecordBatch v2 segments as stored (file bytes go out with sendfile);
+v0-3 are answered too, with the batches down-converted to the legacy message format those
+versions require (Partition.read_legacy).
+Behaviour: per partition — unknown -> UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id in v13+);
+a stale or future ``current_leader_epoch`` -> FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH; an
+offset outside [log start, log end] -> OFFSET_OUT_OF_RANGE.  Reads stop at the high watermark
+(read_uncommitted) or last stable offset (read_committed), at ``partition_max_bytes`` and at the
+response's ``max_bytes``, except that the first partition with data always gets one whole batch
+(so a batch larger than the limits still makes progress).  If fewer than ``min_bytes`` are ready
+the request waits (without polling) for an append to one of its partitions or ``max_wait_ms``.
+Notes: no incremental fetch sessions: session id 0 tells clients to keep sending full requests
+(KIP-227 allows it); an epoch >= 1 for an unknown session -> FETCH_SESSION_ID_NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from kafkatools import errors
+from kafkatools.broker.context import RequestContext
+from kafkatools.codec import messages
+
+API_KEY = 1
+MIN_VERSION = 0
+MAX_VERSION = 17
+
+R = messages.FetchResponse
+ZERO_UUID = uuid.UUID(int=0)
+READ_COMMITTED = 1
+
+
+def _error(index: int, error: errors.ErrorCode) -> R.PartitionData:
+    return R.PartitionData(partition_index=index, error_code=error.code, high_watermark=-1,
+                           last_stable_offset=-1, log_start_offset=-1, records=None)
+
+
+def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.FetchableTopicResponse], int, list[Any]]:
+    b = ctx.broker
+    v = ctx.version
+    remaining = req.max_bytes if v >= 3 else 0x7FFFFFFF
+    total = 0
+    first_batch_given = False
+    waitables: list[Any] = []
+    topics: list[R.FetchableTopicResponse] = []
+    committed = v >= 4 and req.isolation_level == READ_COMMITTED
+    for ft in req.topics:
+        if v >= 13:
+            state = b.cluster.topic_by_id(ft.topic_id)
+            name = state.name if state is not None else None
+        else:
+            name = ft.topic
+        parts: list[R.PartitionData] = []
+        for fp in ft.partitions:
+            part = b.partition(name, fp.partition) if name is not None else None
+            if part is None:
+                unknown = errors.UNKNOWN_TOPIC_ID if v >= 13 else errors.UNKNOWN_TOPIC_OR_PARTITION
+                parts.append(_error(fp.partition, unknown))
+                continue
+            epoch_error = part.check_leader_epoch(fp.current_leader_epoch)
+            if epoch_error is not None:
+                parts.append(_error(fp.partition, epoch_error))
+                continue
+            waitables.append(part)
+            limit = min(fp.partition_max_bytes, remaining)
+            try:
+                read = part.read_for_fetch(
+                    fp.fetch_offset, max(limit, 0), committed=committed,
+                    min_one_batch=not first_batch_given, legacy_magic=(None if v >= 4 else (1 if v >= 2 else 0)))
+            except errors.KafkaError as e:
+                parts.append(_error(fp.partition, e.error))
+                continue
+            size = len(read.records) if read.records is not None else 0
+            if size:
+                first_batch_given = True
+            total += size
+            remaining -= size
+            parts.append(R.PartitionData(
+                partition_index=fp.partition, error_code=0, high_watermark=read.high_watermark,
+                last_stable_offset=read.last_stable_offset, log_start_offset=read.log_start_offset,
+                aborted_transactions=[] if committed else None, records=read.records))
+        topics.append(R.FetchableTopicResponse(topic=name or "", topic_id=ft.topic_id, partitions=parts))
+    return topics, total, waitables
+
+
+async def handle(ctx: RequestContext, req: messages.FetchRequest) -> messages.FetchResponse:
+    if ctx.version >= 7 and req.session_id != 0 and req.session_epoch not in (-1, 0):
+        return R(error_code=errors.BY_NAME["FETCH_SESSION_ID_NOT_FOUND"].code, session_id=0)
+    deadline = time.monotonic() + max(req.max_wait_ms, 0) / 1000
+    while True:
+        topics, total, waitables = _collect(ctx, req)
+        delay = deadline - time.monotonic()
+        if total >= req.min_bytes or delay <= 0 or not waitables:
+            return R(error_code=0, session_id=0, responses=topics)
+        await ctx.broker.wait_for_appends(waitables, delay)
+        if asyncio.current_task() is None:  # pragma: no cover - defensive
+            break
+    return R(error_code=0, session_id=0, responses=topics)

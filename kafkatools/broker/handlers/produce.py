@@ -1,0 +1,63 @@
+"""Produce (key 0).
+
+Versions: 0-11 (v0-2 carry legacy message sets, which are up-converted to RecordBatch v2 before
+they are stored; v3+ must carry v2 batches).
+Behaviour: per partition — unknown topic/partition -> UNKNOWN_TOPIC_OR_PARTITION; each batch is
+validated at the header level (size, magic, CRC-32C, counts; no per-record decoding) and then
+appended as opaque bytes with only the base offset and leader epoch patched (Partition.append).
+acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response at all; acks=-1
+needs the ISR to hold ``min.insync.replicas`` (NOT_ENOUGH_REPLICAS).  Idempotent batches go
+through the producer-state checks (duplicates answer with the original offsets).
+Notes: transactional produce is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED until
+transactions exist; record-level errors (v8+) are reported for the batch that failed.
+"""
+
+from __future__ import annotations
+
+from kafkatools import errors
+from kafkatools.broker.context import RequestContext
+from kafkatools.codec import messages
+
+API_KEY = 0
+MIN_VERSION = 0
+MAX_VERSION = 11
+
+R = messages.ProduceResponse
+
+
+def _partition_error(index: int, error: errors.ErrorCode, message: str | None = None) -> R.PartitionProduceResponse:
+    return R.PartitionProduceResponse(index=index, error_code=error.code, base_offset=-1, error_message=message)
+
+
+async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.ProduceResponse | None:
+    b = ctx.broker
+    acks = req.acks
+    responses: list[messages.ProduceResponse.TopicProduceResponse] = []
+    bad_acks = acks not in (-1, 0, 1)
+    for topic in req.topic_data:
+        parts: list[messages.ProduceResponse.PartitionProduceResponse] = []
+        for pd in topic.partition_data:
+            if bad_acks:
+                parts.append(_partition_error(pd.index, errors.INVALID_REQUIRED_ACKS))
+                continue
+            if req.transactional_id is not None:
+                parts.append(_partition_error(
+                    pd.index, errors.BY_NAME["TRANSACTIONAL_ID_AUTHORIZATION_FAILED"],
+                    "Transactions are not supported by this broker yet"))
+                continue
+            part = b.partition(topic.name, pd.index)
+            if part is None:
+                parts.append(_partition_error(pd.index, errors.UNKNOWN_TOPIC_OR_PARTITION))
+                continue
+            try:
+                result = part.append_from_client(pd.records, acks=acks, legacy=ctx.version < 3)
+            except errors.KafkaError as e:
+                parts.append(_partition_error(pd.index, e.error, e.message))
+                continue
+            parts.append(R.PartitionProduceResponse(
+                index=pd.index, error_code=0, base_offset=result.base_offset,
+                log_append_time_ms=result.log_append_time, log_start_offset=result.log_start_offset))
+        responses.append(R.TopicProduceResponse(name=topic.name, partition_responses=parts))
+    if acks == 0:
+        return None
+    return R(responses=responses)

@@ -1,0 +1,213 @@
+"""A partition this broker leads: produce validation, reads for Fetch, offsets, and wake-ups.
+
+This is the broker's hot path.  A produced records blob is split into batches by their size
+fields, each batch is checked at the header level only (magic, size, CRC-32C, counts — see
+``wire.batch``) and appended as opaque bytes; the storage layer patches base offsets.  Records
+are decoded only when the broker must change them: legacy message sets from Produce v0-2 are
+up-converted, a topic whose ``compression.type`` is not ``producer`` gets its batches recompressed,
+and Fetch v0-3 answers are down-converted.
+
+Waiting fetches park on an asyncio future per partition that the next append resolves, so a
+long-poll costs nothing while idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kafkatools import errors
+from kafkatools.broker.cluster import PartitionState
+from kafkatools.broker.producer_state import BatchMeta, ProducerStates
+from kafkatools.wire import batch as wb
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    base_offset: int
+    log_append_time: int
+    log_start_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRead:
+    records: Any  # None, bytes, or a storage file slice (sent with sendfile)
+    high_watermark: int
+    last_stable_offset: int
+    log_start_offset: int
+
+
+class Partition:
+    def __init__(self, topic: str, index: int, log: Any, state: PartitionState, config: Any) -> None:
+        self.topic = topic
+        self.index = index
+        self.log = log
+        self.state = state
+        self.config = config  # topic-level log config (storage LogConfig)
+        self.producers = ProducerStates()
+        self._waiters: list[asyncio.Future[None]] = []
+
+    # -- offsets ---------------------------------------------------------------------------
+    @property
+    def leader_epoch(self) -> int:
+        return self.state.leader_epoch
+
+    @property
+    def high_watermark(self) -> int:
+        return int(self.log.high_watermark)
+
+    @property
+    def last_stable_offset(self) -> int:
+        return self.high_watermark  # no open transactions without a transaction coordinator
+
+    @property
+    def log_start_offset(self) -> int:
+        return int(self.log.log_start_offset)
+
+    @property
+    def log_end_offset(self) -> int:
+        return int(self.log.log_end_offset)
+
+    def check_leader_epoch(self, requested: int) -> errors.ErrorCode | None:
+        if requested < 0 or requested == self.state.leader_epoch:
+            return None
+        return errors.FENCED_LEADER_EPOCH if requested < self.state.leader_epoch else errors.UNKNOWN_LEADER_EPOCH
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int]:
+        found = self.log.offset_for_timestamp(timestamp)
+        if found is None:
+            return -1, -1
+        offset, ts = found
+        return (offset, ts) if offset < self.high_watermark else (-1, -1)
+
+    def max_timestamp_offset(self) -> tuple[int, int]:
+        found = self.log.max_timestamp_and_offset()
+        if found is None:
+            return -1, -1
+        ts, offset = found
+        return offset, ts
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        epoch_found, end = self.log.end_offset_for_epoch(epoch)
+        return int(epoch_found), int(end)
+
+    def delete_records_before(self, offset: int) -> int:
+        hw = self.high_watermark
+        target = hw if offset == -1 else offset
+        if target < 0 or target > hw:
+            raise errors.KafkaError(errors.OFFSET_OUT_OF_RANGE,
+                                    f"Cannot delete records of {self.topic}-{self.index} past the high watermark {hw}")
+        if target > self.log_start_offset:
+            self.log.advance_log_start_offset(target)
+        return self.log_start_offset
+
+    # -- produce -----------------------------------------------------------------------------
+    def append_from_client(self, records: Any, *, acks: int, legacy: bool) -> AppendResult:
+        if records is None or len(records) == 0:
+            raise errors.KafkaError(errors.CORRUPT_MESSAGE, "Produce request without records")
+        if acks == -1 and len(self.state.isr) < int(self.config.min_insync_replicas):
+            raise errors.KafkaError(
+                errors.NOT_ENOUGH_REPLICAS,
+                f"The size of the current ISR {len(self.state.isr)} is insufficient to satisfy the min.isr "
+                f"requirement of {self.config.min_insync_replicas} for partition {self.topic}-{self.index}")
+        try:
+            if legacy:
+                from kafkatools.broker.conversion import up_convert
+
+                records = up_convert(records)
+            entries = wb.iter_entries(records)
+            headers = [self._check_batch(records, pos, size) for pos, size in entries]
+        except errors.CorruptRecordError as e:
+            raise errors.KafkaError(e.error, e.message) from None
+        if len(records) > int(self.config.segment_bytes):
+            raise errors.KafkaError(errors.RECORD_LIST_TOO_LARGE,
+                                    f"Message batch size is {len(records)} bytes which exceeds the maximum "
+                                    f"configured segment size of {self.config.segment_bytes}.")
+        duplicate = self._check_producers(headers)
+        if duplicate is not None:
+            return AppendResult(duplicate.first_offset, -1, self.log_start_offset)
+        buf = bytearray(records)
+        log_append_time = -1
+        if self.config.message_timestamp_type == "LogAppendTime":
+            log_append_time = int(time.time() * 1000)
+            for (pos, size) in entries:
+                wb.patch_log_append_time(buf, pos, size, log_append_time)
+        codec = getattr(self.config, "compression_type", "producer")
+        if codec not in ("producer", None):
+            from kafkatools.broker.conversion import recompress
+
+            buf = bytearray(recompress(bytes(buf), codec))
+            entries = wb.iter_entries(buf)
+        base = self.log.append(buf, self.state.leader_epoch)
+        first_offset = int(base)
+        self._record_producers(headers, first_offset)
+        self.log.high_watermark = self.log.log_end_offset  # single replica: committed on append
+        self.wake()
+        return AppendResult(first_offset, log_append_time, self.log_start_offset)
+
+    def _check_batch(self, buf: Any, pos: int, size: int) -> wb.BatchHeader:
+        if buf[pos + wb.MAGIC_OFFSET] != wb.MAGIC_V2:
+            raise errors.CorruptRecordError(
+                "Produce requests with version 3+ must carry RecordBatch v2 (magic 2)", errors.INVALID_RECORD)
+        h = wb.validate_batch(buf, pos, pos + size)
+        if h.is_control:
+            raise errors.CorruptRecordError("Clients may not produce control batches", errors.INVALID_RECORD)
+        if h.record_count != h.last_offset_delta + 1:
+            raise errors.CorruptRecordError(
+                f"Inner record count {h.record_count} does not match the last offset delta {h.last_offset_delta}",
+                errors.INVALID_RECORD)
+        if size > int(self.config.max_message_bytes):
+            raise errors.CorruptRecordError(
+                f"The batch of {size} bytes exceeds max.message.bytes ({self.config.max_message_bytes})",
+                errors.MESSAGE_TOO_LARGE)
+        return h
+
+    def _check_producers(self, headers: list[wb.BatchHeader]) -> BatchMeta | None:
+        duplicate: BatchMeta | None = None
+        for h in headers:
+            if h.producer_id < 0 or h.base_sequence < 0:
+                continue
+            found = self.producers.check(h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence)
+            if found is not None:
+                duplicate = found
+        return duplicate
+
+    def _record_producers(self, headers: list[wb.BatchHeader], first_offset: int) -> None:
+        offset = first_offset
+        for h in headers:
+            last = offset + h.last_offset_delta
+            if h.producer_id >= 0 and h.base_sequence >= 0:
+                self.producers.record(h.producer_id, h.producer_epoch,
+                                      BatchMeta(h.base_sequence, h.last_sequence, offset, last, h.max_timestamp))
+            offset = last + 1
+
+    # -- fetch -----------------------------------------------------------------------------
+    def read_for_fetch(self, offset: int, max_bytes: int, *, committed: bool, min_one_batch: bool,
+                       legacy_magic: int | None) -> FetchRead:
+        hw = self.high_watermark
+        start = self.log_start_offset
+        if offset < start or offset > self.log_end_offset:
+            raise errors.KafkaError(errors.OFFSET_OUT_OF_RANGE,
+                                    f"Offset {offset} is out of range [{start}, {self.log_end_offset}]")
+        upper = self.last_stable_offset if committed else hw
+        records: Any = None
+        if offset < upper:
+            records = self.log.read(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)
+            if records is not None and legacy_magic is not None:
+                from kafkatools.broker.conversion import down_convert
+
+                records = down_convert(records, legacy_magic, offset)
+        return FetchRead(records, hw, self.last_stable_offset, start)
+
+    def waiter(self) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        return fut
+
+    def wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)

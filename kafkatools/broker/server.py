@@ -1,0 +1,98 @@
+"""The broker process: open the log dirs, listen, serve until SIGTERM, shut down cleanly.
+
+``run(config)`` is what ``kafka-server-start`` calls.  Shutdown on SIGTERM or Ctrl-C is orderly:
+stop accepting, let in-flight requests finish (briefly), flush and write every checkpoint and the
+``.kafka_cleanshutdown`` marker, release the log-dir lock — so the next start skips recovery.
+A failure during start-up logs ``Exiting Kafka due to fatal exception during startup.`` and exits
+1, as Kafka does.  Log lines follow Kafka's layout (``[2026-01-01 10:00:00,123] INFO ...``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from typing import Any
+
+from kafkatools.broker.connection import Connection
+from kafkatools.broker.state import BrokerState
+
+log = logging.getLogger("kafkatools.broker")
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+class _KafkaFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        t = time.localtime(record.created)
+        return time.strftime("%Y-%m-%d %H:%M:%S", t) + f",{int(record.msecs):03d}"
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_KafkaFormatter("[%(asctime)s] %(levelname)s %(message)s (%(name)s)"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def run(config: Any) -> int:
+    """Run a broker until it is told to stop; returns the process exit status."""
+    setup_logging()
+    try:
+        state = BrokerState.open(config)
+    except Exception as e:
+        log.error("Exiting Kafka due to fatal exception during startup. %s: %s", type(e).__name__, e)
+        return 1
+    try:
+        return asyncio.run(_serve(state))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        state.close()
+
+
+async def _serve(state: BrokerState) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    connections: set[asyncio.Task[None]] = set()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
+        try:
+            await Connection(state, reader, writer).run()
+        finally:
+            connections.discard(task)
+
+    host, port = state.listen_address()
+    try:
+        server = await asyncio.start_server(on_connect, host or None, port, reuse_address=True, backlog=1024,
+                                            limit=1 << 20)
+    except OSError as e:
+        log.error("Exiting Kafka due to fatal exception during startup. Socket server failed to bind to "
+                  "%s:%d: %s.", host, port, e)
+        return 1
+    bound = server.sockets[0].getsockname()
+    state.bound(int(bound[1]))
+    housekeeping = asyncio.create_task(state.housekeeping())
+    log.info("[KafkaServer id=%d] started (kafkatools, listening on %s:%d, cluster id %s)",
+             state.node_id, host or "0.0.0.0", bound[1], state.cluster.cluster_id)
+    await stop.wait()
+    log.info("[KafkaServer id=%d] shutting down", state.node_id)
+    server.close()
+    housekeeping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await housekeeping
+    if connections:
+        _, pending = await asyncio.wait(connections, timeout=SHUTDOWN_GRACE_SECONDS)
+        for t in pending:
+            t.cancel()
+    log.info("[KafkaServer id=%d] shut down completed", state.node_id)
+    return 0

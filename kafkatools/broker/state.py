@@ -1,0 +1,208 @@
+"""Everything a handler may touch, in one object: config, cluster metadata, logs, partitions.
+
+``BrokerState.open(config)`` locks and loads the log dirs (running recovery where the last
+shutdown was not clean), loads the cluster metadata, and opens a ``Partition`` for every
+partition this broker hosts.  It is also the standalone broker's controller: topic creation,
+deletion and partition growth go through here, so the metadata and the logs change together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafkatools import errors
+from kafkatools.broker.cluster import StandaloneCluster, TopicState, uuid_to_base64
+from kafkatools.broker.config import BrokerConfig
+from kafkatools.broker.partition import Partition
+from kafkatools.broker.producer_state import ProducerIdAllocator
+from kafkatools.storage.config import LogConfig
+from kafkatools.storage.manager import LogManager
+from kafkatools.storage.metadata_files import read_meta_properties
+from kafkatools.storage.names import META_PROPERTIES, TopicPartition
+
+log = logging.getLogger("kafkatools.broker")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirUsage:
+    partition_sizes: dict[tuple[str, int], int]
+    total_bytes: int
+    usable_bytes: int
+
+
+class BrokerState:
+    def __init__(self, config: BrokerConfig, manager: LogManager, cluster: StandaloneCluster) -> None:
+        self.config = config
+        self.node_id = config.broker_id
+        self.logs = manager
+        self.cluster = cluster
+        self.partitions: dict[tuple[str, int], Partition] = {}
+        self.advertised_host = config.advertised.host
+        self.advertised_port = config.advertised.port
+        self.producer_ids = ProducerIdAllocator(cluster.next_producer_id, cluster.reserve_producer_ids)
+        self._closed = False
+        for topic in cluster.topics.values():
+            self._open_topic(topic)
+
+    @classmethod
+    def open(cls, config: BrokerConfig) -> BrokerState:
+        start = time.monotonic()
+        manager = LogManager(config.log_dirs, config.log_config, broker_id=config.broker_id)
+        try:
+            first = Path(manager.log_dirs[0])
+            meta = read_meta_properties(str(first / META_PROPERTIES), manager.fs)
+            cluster = StandaloneCluster(first, config.broker_id, meta.cluster_id if meta else None)
+            for d in manager.log_dirs:
+                manager.ensure_meta_properties(d, cluster.cluster_id, config.broker_id)
+            state = cls(config, manager, cluster)
+        except BaseException:
+            manager.close_unclean()
+            raise
+        recovered = [d for d, clean in manager.had_clean_shutdown.items() if not clean and manager.logs]
+        log.info("Loaded %d partitions from %s in %.0f ms%s", len(manager.logs), ",".join(manager.log_dirs),
+                 (time.monotonic() - start) * 1000,
+                 f" (recovered after an unclean shutdown: {','.join(recovered)})" if recovered else "")
+        return state
+
+    # -- topology ----------------------------------------------------------------------------
+    def topic_log_config(self, topic: TopicState) -> LogConfig:
+        return self.config.log_config.with_overrides(topic.configs)
+
+    def _open_topic(self, topic: TopicState) -> None:
+        config = self.topic_log_config(topic)
+        self.logs.set_topic_config(topic.name, config)
+        tid = uuid_to_base64(topic.topic_id)
+        for index, pstate in enumerate(topic.partitions):
+            if (topic.name, index) in self.partitions or self.node_id not in pstate.replicas:
+                continue
+            plog = self.logs.get_or_create_log(TopicPartition(topic.name, index), tid)
+            self.partitions[(topic.name, index)] = Partition(topic.name, index, plog, pstate, config)
+
+    def partition(self, topic: str, index: int) -> Partition | None:
+        return self.partitions.get((topic, index))
+
+    def live_brokers(self) -> list[Node]:
+        return [Node(self.node_id, self.advertised_host, self.advertised_port, self.config.broker_rack)]
+
+    def listen_address(self) -> tuple[str, int]:
+        ep = self.config.listeners[0]
+        return ep.host, ep.port
+
+    def bound(self, port: int) -> None:
+        """The listener is up on ``port`` (differs from the config when it asked for port 0)."""
+        if self.advertised_port == 0:
+            self.advertised_port = port
+
+    # -- controller duties (standalone) ----------------------------------------------------------
+    def assign_replicas(self, partitions: int, replication_factor: int, first_partition: int = 0) -> list[list[int]]:
+        live = sorted(n.node_id for n in self.live_brokers())
+        if replication_factor > len(live):
+            raise errors.KafkaError(
+                errors.INVALID_REPLICATION_FACTOR,
+                f"Unable to replicate the partition {replication_factor} time(s): The target replication factor "
+                f"of {replication_factor} cannot be reached because only {len(live)} broker(s) are registered.")
+        n = len(live)
+        return [[live[(p + j) % n] for j in range(replication_factor)]
+                for p in range(first_partition, first_partition + partitions)]
+
+    def create_topic(self, name: str, assignment: list[list[int]], configs: dict[str, str]) -> TopicState:
+        topic = self.cluster.create_topic(name, assignment, configs)
+        self._open_topic(topic)
+        log.info("Created topic %s with %d partition(s) and replication factor %d", name, len(assignment),
+                 len(assignment[0]) if assignment else 0)
+        return topic
+
+    async def auto_create_topic(self, name: str) -> TopicState | None:
+        try:
+            assignment = self.assign_replicas(self.config.num_partitions, self.config.default_replication_factor)
+        except errors.KafkaError as e:
+            log.warning("Cannot auto-create topic %s: %s", name, e)
+            return None
+        return self.create_topic(name, assignment, {})
+
+    def delete_topic(self, name: str) -> None:
+        topic = self.cluster.delete_topic(name)
+        for index in range(len(topic.partitions)):
+            part = self.partitions.pop((name, index), None)
+            if part is not None:
+                part.wake()
+            self.logs.delete_log(TopicPartition(name, index))
+        log.info("Deleted topic %s", name)
+
+    def add_partitions(self, name: str, assignment: list[list[int]]) -> None:
+        self.cluster.add_partitions(name, assignment)
+        self._open_topic(self.cluster.topics[name])
+
+    def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
+        self.cluster.set_topic_configs(name, configs)
+        topic = self.cluster.topics[name]
+        config = self.topic_log_config(topic)
+        self.logs.set_topic_config(name, config)
+        for (t, _), part in self.partitions.items():
+            if t == name:
+                part.config = config
+
+    # -- fetch support --------------------------------------------------------------------------
+    async def wait_for_appends(self, partitions: list[Partition], timeout: float) -> None:
+        futures = [p.waiter() for p in partitions]
+        try:
+            await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for f in futures:
+                f.cancel()
+
+    # -- housekeeping -----------------------------------------------------------------------------
+    def checkpoint_log_start_offsets(self) -> None:
+        self.logs.checkpoint_log_start_offsets()
+
+    def log_dir_usage(self) -> dict[str, DirUsage]:
+        out: dict[str, DirUsage] = {}
+        for d in self.logs.log_dirs:
+            sizes = {(tp.topic, tp.partition): plog.size_in_bytes for tp, plog in self.logs.logs.items()
+                     if self.logs.dir_of(tp) == d}
+            du = shutil.disk_usage(d)
+            out[d] = DirUsage(sizes, du.total, du.free)
+        return out
+
+    async def housekeeping(self) -> None:
+        """Kafka's scheduled tasks: checkpoints, retention and time-based flushes."""
+        c = self.config
+        schedule = [
+            (c.replica_high_watermark_checkpoint_interval_ms, self.logs.checkpoint_high_watermarks),
+            (c.log_flush_offset_checkpoint_interval_ms, self.logs.checkpoint_recovery_points),
+            (c.log_flush_start_offset_checkpoint_interval_ms, self.logs.checkpoint_log_start_offsets),
+        ]
+        last = {i: time.monotonic() for i in range(len(schedule) + 1)}
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            for i, (interval_ms, task) in enumerate(schedule):
+                if (now - last[i]) * 1000 >= interval_ms:
+                    last[i] = now
+                    task()
+            if (now - last[len(schedule)]) * 1000 >= c.log_retention_check_interval_ms:
+                last[len(schedule)] = now
+                deleted = self.logs.run_retention(int(time.time() * 1000))
+                if deleted:
+                    log.info("Retention deleted %d segment(s)", deleted)
+            self.logs.flush_dirty_logs(int(time.time() * 1000))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.logs.close()
+            log.info("Log dirs closed cleanly (%s)", ",".join(os.path.basename(d) for d in self.logs.log_dirs))

@@ -1,0 +1,149 @@
+"""Admin operations the tools need: topics, partitions, configs, offsets, cluster.
+
+Each function sends one request to the right broker (the controller for topic changes, the
+partition leader for offsets) and turns per-item error codes into ``KafkaError`` (or returns them
+per item where a tool reports partial failures, as ``kafka-get-offsets`` does).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from kafkatools import errors
+from kafkatools.client.cluster import KafkaClient
+from kafkatools.codec import messages
+
+TOPIC_RESOURCE = 2
+BROKER_RESOURCE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    name: str
+    value: str | None
+    source: int
+    read_only: bool
+    sensitive: bool
+    synonyms: tuple[tuple[str, str | None, int], ...] = ()
+
+
+def raise_for(code: int, message: str | None, what: str) -> None:
+    if code != 0:
+        err = errors.error_for(code)
+        raise errors.KafkaError(err, message or f"{err.name} for {what}")
+
+
+async def create_topic(
+    client: KafkaClient,
+    name: str,
+    partitions: int = -1,
+    replication_factor: int = -1,
+    assignment: list[list[int]] | None = None,
+    configs: dict[str, str] | None = None,
+    validate_only: bool = False,
+) -> messages.CreateTopicsResponse.CreatableTopicResult:
+    R = messages.CreateTopicsRequest
+    topic = R.CreatableTopic(
+        name=name,
+        num_partitions=-1 if assignment else partitions,
+        replication_factor=-1 if assignment else replication_factor,
+        assignments=[R.CreatableReplicaAssignment(partition_index=i, broker_ids=b)
+                     for i, b in enumerate(assignment or [])],
+        configs=[R.CreatableTopicConfig(name=k, value=v) for k, v in (configs or {}).items()],
+    )
+    conn = await client.controller()
+    resp: messages.CreateTopicsResponse = await conn.request(
+        R(topics=[topic], timeout_ms=30000, validate_only=validate_only))
+    result = resp.topics[0]
+    raise_for(result.error_code, result.error_message, f"topic {name}")
+    return result
+
+
+async def delete_topics(client: KafkaClient, names: list[str]) -> None:
+    conn = await client.controller()
+    resp: messages.DeleteTopicsResponse = await conn.request(
+        messages.DeleteTopicsRequest(
+            topics=[messages.DeleteTopicsRequest.DeleteTopicState(name=n) for n in names],
+            topic_names=list(names), timeout_ms=30000))
+    for r in resp.responses:
+        raise_for(r.error_code, r.error_message, f"topic {r.name}")
+
+
+async def create_partitions(client: KafkaClient, name: str, count: int,
+                            assignment: list[list[int]] | None = None) -> None:
+    R = messages.CreatePartitionsRequest
+    conn = await client.controller()
+    resp: messages.CreatePartitionsResponse = await conn.request(R(
+        topics=[R.CreatePartitionsTopic(
+            name=name, count=count,
+            assignments=None if assignment is None else [R.CreatePartitionsAssignment(broker_ids=b)
+                                                         for b in assignment])],
+        timeout_ms=30000))
+    for r in resp.results:
+        raise_for(r.error_code, r.error_message, f"topic {r.name}")
+
+
+async def describe_configs(
+    client: KafkaClient, resource_type: int, name: str, keys: list[str] | None = None, synonyms: bool = True
+) -> list[ConfigEntry]:
+    R = messages.DescribeConfigsRequest
+    conn = await client.any_connection()
+    resp: messages.DescribeConfigsResponse = await conn.request(R(
+        resources=[R.DescribeConfigsResource(resource_type=resource_type, resource_name=name,
+                                             configuration_keys=keys)],
+        include_synonyms=synonyms))
+    result = resp.results[0]
+    raise_for(result.error_code, result.error_message, f"resource {name}")
+    return [ConfigEntry(c.name, c.value, c.config_source, c.read_only, c.is_sensitive,
+                        tuple((s.name, s.value, s.source) for s in c.synonyms))
+            for c in result.configs]
+
+
+SET, DELETE, APPEND, SUBTRACT = 0, 1, 2, 3
+
+
+async def incremental_alter_configs(
+    client: KafkaClient, resource_type: int, name: str, ops: list[tuple[str, int, str | None]]
+) -> None:
+    R = messages.IncrementalAlterConfigsRequest
+    conn = await client.controller()
+    resp: messages.IncrementalAlterConfigsResponse = await conn.request(R(resources=[R.AlterConfigsResource(
+        resource_type=resource_type, resource_name=name,
+        configs=[R.AlterableConfig(name=k, config_operation=op, value=v) for k, op, v in ops])]))
+    for r in resp.responses:
+        raise_for(r.error_code, r.error_message, f"resource {r.resource_name}")
+
+
+async def list_offsets(
+    client: KafkaClient, partitions: list[tuple[str, int]], timestamp: int, isolation_level: int = 0
+) -> dict[tuple[str, int], tuple[int, int, int]]:
+    """``(topic, partition) -> (error_code, offset, timestamp)``, asking each partition's leader."""
+    R = messages.ListOffsetsRequest
+    by_leader: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    out: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for topic, p in partitions:
+        try:
+            leader = client.leader_of(topic, p)
+        except errors.KafkaError as e:
+            out[(topic, p)] = (e.code, -1, -1)
+            continue
+        if leader < 0:
+            out[(topic, p)] = (errors.LEADER_NOT_AVAILABLE.code, -1, -1)
+            continue
+        by_leader[leader][topic].append(p)
+    for leader, topics in by_leader.items():
+        conn = await client.connection(leader)
+        version = conn.version_for(2)
+        if timestamp == -3 and version < 7:
+            raise errors.KafkaError(errors.UNSUPPORTED_VERSION, "The broker does not support max-timestamp")
+        resp: messages.ListOffsetsResponse = await conn.request(R(
+            replica_id=-1, isolation_level=isolation_level,
+            topics=[R.ListOffsetsTopic(name=t, partitions=[
+                R.ListOffsetsPartition(partition_index=p, timestamp=timestamp) for p in ps])
+                for t, ps in topics.items()]), version=max(version, 1) if version >= 1 else version)
+        for t in resp.topics:
+            for pr in t.partitions:
+                offset = pr.offset if version >= 1 else (pr.old_style_offsets[0] if pr.old_style_offsets else -1)
+                out[(t.name, pr.partition_index)] = (pr.error_code, offset, pr.timestamp)
+    return out
