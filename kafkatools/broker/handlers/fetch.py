@@ -36,7 +36,7 @@ READ_COMMITTED = 1
 
 def _error(index: int, error: errors.ErrorCode) -> R.PartitionData:
     return R.PartitionData(partition_index=index, error_code=error.code, high_watermark=-1,
-                           last_stable_offset=-1, log_start_offset=-1, records=None)
+                           last_stable_offset=-1, log_start_offset=-1, records=b"")
 
 
 def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.FetchableTopicResponse], int, list[Any]]:
@@ -82,7 +82,8 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
             parts.append(R.PartitionData(
                 partition_index=fp.partition, error_code=0, high_watermark=read.high_watermark,
                 last_stable_offset=read.last_stable_offset, log_start_offset=read.log_start_offset,
-                aborted_transactions=[] if committed else None, records=read.records))
+                aborted_transactions=[] if committed else None,
+                records=read.records if read.records is not None else b""))
         topics.append(R.FetchableTopicResponse(topic=name or "", topic_id=ft.topic_id, partitions=parts))
     return topics, total, waitables
 
