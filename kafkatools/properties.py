@@ -18,6 +18,7 @@ file is not valid UTF-8, so a UTF-8 file means what its author saw in the editor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 _BLANK = " \t\f"
+_LINE_END = re.compile(r"\r\n|\r|\n")  # only these, unlike str.splitlines
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 _UNESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f", "\\": "\\\\"}
 
@@ -72,7 +74,7 @@ def _ends_with_odd_backslashes(line: str) -> bool:
 
 def _logical_lines(text: str) -> Iterable[str]:
     pending: str | None = None
-    for raw in text.splitlines():
+    for raw in _LINE_END.split(text):
         line = raw.lstrip(_BLANK)
         if pending is None and (not line or line[0] in "#!"):
             continue
@@ -119,16 +121,18 @@ def load_properties(path: str | Path) -> dict[str, str]:
     return parse_properties(text)
 
 
-def parse_overrides(items: Iterable[str], option: str = "--override") -> dict[str, str]:
+def parse_overrides(items: Iterable[str], option: str | None = None) -> dict[str, str]:
     """``["k=v", ...]`` as given to ``--override``/``--property``: split on the first ``=``; later wins.
 
-    The key is trimmed, the value kept as typed (``a=b=c`` -> ``{"a": "b=c"}``).
+    The key is trimmed, the value kept as typed (``a=b=c`` -> ``{"a": "b=c"}``).  ``option`` names
+    the flag in the error message (``Invalid --override 'x': expected property=value``).
     """
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise PropertiesError(f"Invalid {option} '{item}': expected property=value")
+            what = option or "property"
+            raise PropertiesError(f"Invalid {what} '{item}': expected property=value")
         out[key.strip()] = value
     return out
 
@@ -140,7 +144,7 @@ def _escape(text: str, *, is_key: bool, ascii_only: bool) -> str:
             out.append(_UNESCAPES[c])
         elif c in "=:#!" or (c == " " and (is_key or i == 0)):
             out.append("\\" + c)
-        elif ascii_only and (ord(c) < 0x20 or ord(c) > 0x7E):
+        elif ord(c) < 0x20 or (ascii_only and ord(c) > 0x7E):
             units = c.encode("utf-16-be", "surrogatepass")
             out.extend(f"\\u{units[j] << 8 | units[j + 1]:04X}" for j in range(0, len(units), 2))
         else:
