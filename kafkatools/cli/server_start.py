@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,20 +93,21 @@ def parse_args(argv: list[str], env: Env) -> StartOptions:
     return StartOptions(rest[0], tuple(overrides), daemon)
 
 
-def build_config(options: StartOptions) -> Any:
-    """The BrokerConfig for ``options``: file, then overrides; PropertiesError/ConfigError on bad input."""
-    from kafkatools.broker.config import load_config
+def load_server_properties(options: StartOptions) -> dict[str, str]:
+    """The file, then each override on top; PropertiesError names a bad file or item."""
     from kafkatools.properties import load_properties, parse_overrides
 
     props = load_properties(options.config_file)
     props.update(parse_overrides(list(options.overrides)))
-    return load_config(props)
+    return props
 
 
-def _broker_run() -> Any:
+def _broker() -> tuple[Callable[[dict[str, str]], Any], Callable[[Any], int]]:
+    """The broker's ``load_config`` and ``run``, imported only now (they pull in asyncio and storage)."""
+    from kafkatools.broker.config import load_config
     from kafkatools.broker.server import run
 
-    return run
+    return load_config, run
 
 
 def spawn_daemon(argv: list[str], env: Env) -> int:
@@ -125,12 +127,13 @@ def run_start(argv: list[str], env: Env | None = None) -> int:
     env = env or Env()
     try:
         options = parse_args(argv, env)
-        config = build_config(options)
+        props = load_server_properties(options)
         try:
-            run = _broker_run()
+            load_config, run = _broker()
         except ImportError:
             env.stderr.write(f"{PROG}: the broker is not available in this build\n")
             return ExitStatus.UNAVAILABLE
+        config = load_config(props)  # ConfigError: one line, exit 1
         if options.daemon:
             return spawn_daemon(argv[1:], env)
         return int(run(config))

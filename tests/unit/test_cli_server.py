@@ -14,6 +14,7 @@ import pytest
 from kafkatools import __version__
 from kafkatools.cli import server_start, server_stop
 from kafkatools.cli._common import Env
+from kafkatools.errors import KafkatoolsError
 
 USAGE = "USAGE: kafka-server-start [-daemon] server.properties [--override property=value]*\n"
 
@@ -40,16 +41,27 @@ def props(tmp_path: Path) -> Path:
     return path
 
 
+class BadConfig(KafkatoolsError):
+    pass
+
+
+def _fake_load_config(props: dict[str, str]) -> dict[str, str]:
+    """Stands in for broker.config.load_config: these tests are about the command line, not the broker."""
+    if not props.get("broker.id", "0").isdigit():
+        raise BadConfig(f"Invalid value {props['broker.id']} for configuration broker.id")
+    return props
+
+
 @pytest.fixture
 def fake_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Replace the broker's run() so that nothing starts; collects the configs it was given."""
+    """Replace the broker so that nothing starts; collects the configs run() was given."""
     seen: list[Any] = []
 
     def run(config: Any) -> int:
         seen.append(config)
         return 0
 
-    monkeypatch.setattr(server_start, "_broker_run", lambda: run)
+    monkeypatch.setattr(server_start, "_broker", lambda: (_fake_load_config, run))
     return seen
 
 
@@ -101,11 +113,11 @@ def test_missing_file_and_bad_config_are_one_line(tmp_path: Path, fake_run: list
 def test_overrides_apply_on_top_of_the_file(props: Path, fake_run: list[Any]) -> None:
     assert start([str(props), "--override", "broker.id=7", "--override=num.partitions=4"]) == (0, "", "")
     (config,) = fake_run
-    assert config.broker_id == 7 and config.num_partitions == 4
+    assert config["broker.id"] == "7" and config["num.partitions"] == "4" and config["log.dirs"]
 
 
 def test_broker_exit_status_is_passed_through(props: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server_start, "_broker_run", lambda: lambda config: 1)
+    monkeypatch.setattr(server_start, "_broker", lambda: (_fake_load_config, lambda config: 1))
     assert start([str(props)])[0] == 1
 
 
@@ -113,7 +125,7 @@ def test_missing_broker_module_exits_2(props: Path, monkeypatch: pytest.MonkeyPa
     def no_broker() -> Any:
         raise ImportError("No module named 'kafkatools.broker.server'")
 
-    monkeypatch.setattr(server_start, "_broker_run", no_broker)
+    monkeypatch.setattr(server_start, "_broker", no_broker)
     assert start([str(props)]) == (2, "", "kafka-server-start: the broker is not available in this build\n")
 
 
@@ -133,7 +145,7 @@ def test_daemon_spawns_detached_without_the_flag(
     assert fake_run == []  # the parent never runs the broker itself
 
 
-def test_daemon_validates_before_spawning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_daemon_validates_before_spawning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_run: list[Any]) -> None:
     calls: list[object] = []
     monkeypatch.setattr(server_start.subprocess, "Popen", lambda *a, **kw: calls.append(a))
     code, _, err = start(["-daemon", str(tmp_path / "missing.properties")])
