@@ -19,6 +19,7 @@ default, in Kafka's order (primary first).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -207,7 +208,7 @@ class BrokerConfig:
     def advertised_endpoints(self) -> tuple[Endpoint, ...]:
         """What clients are told; an empty host becomes this machine's name, as Kafka registers it."""
         eps = self.advertised_listeners or self.listeners
-        return tuple(e if e.host else Endpoint(e.listener, socket.getfqdn(), e.port) for e in eps)
+        return tuple(e if e.host else Endpoint(e.listener, _local_hostname(), e.port) for e in eps)
 
     @property
     def advertised(self) -> Endpoint:
@@ -234,6 +235,12 @@ class BrokerConfig:
         out["segment.jitter.ms"] = str(self.log_roll_jitter_ms)
         out["flush.ms"] = str(self.log_flush_interval_ms)
         return out
+
+
+@functools.lru_cache(maxsize=1)
+def _local_hostname() -> str:
+    """This machine's canonical name (Kafka: getLocalHost().getCanonicalHostName()); asked once, it may hit DNS."""
+    return socket.getfqdn()
 
 
 def _as_text(value: Any) -> str:
