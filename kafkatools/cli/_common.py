@@ -41,6 +41,7 @@ from enum import IntEnum
 from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
+from typer._click import Command
 from typer._click import exceptions as click_exc
 from typer.main import get_command
 
@@ -65,6 +66,7 @@ __all__ = [
     "Printer",
     "UsageError",
     "VersionOption",
+    "command_for",
     "current_env",
     "load_client_config",
     "load_config_file",
@@ -144,6 +146,14 @@ def make_app(help: str) -> typer.Typer:
     )
 
 
+def command_for(app: typer.Typer) -> Command:
+    """The click command typer builds for ``app``; a single command without a docstring gets the app's help."""
+    command = get_command(app)
+    if not command.help and isinstance(app.info.help, str):
+        command.help = app.info.help
+    return command
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -193,7 +203,7 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None, env
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin, sys.stdout, sys.stderr = env.stdin, env.stdout, env.stderr  # click's echo/help use sys.*
     try:
-        command = get_command(app)
+        command = command_for(app)
         with command.make_context(prog_name, args) as ctx:
             rv = command.invoke(ctx)
         return int(rv) if isinstance(rv, int) else ExitStatus.OK
