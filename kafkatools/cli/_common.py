@@ -24,7 +24,8 @@ How a tool uses it (typer, single command)::
 
     main = main_for(app, "kafka-topics")      # the console-script entry point
 
-Start-up: typer imports rich only to render help/errors when ``rich_markup_mode`` is set, so
+Start-up: hand-parsed commands use ``_env`` alone (no typer).  typer imports rich only to render
+help/errors when ``rich_markup_mode`` is set, so
 ``make_app`` passes ``rich_markup_mode=None`` and ``pretty_exceptions_enable=False``; asyncio,
 json and traceback are imported only when used.  Option helpers live in ``_options.py`` and are
 re-exported here so tools import from one module.
@@ -32,13 +33,10 @@ re-exported here so tools import from one module.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from enum import IntEnum
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer._click import Command
@@ -46,17 +44,16 @@ from typer._click import exceptions as click_exc
 from typer.main import get_command
 
 from kafkatools import __version__
+from kafkatools.cli._env import Env, ExitStatus, UsageError, current_env, one_line, report_error, use_env
 from kafkatools.cli._options import (
     OutputFormat,
     OutputOption,
     Printer,
-    UsageError,
     load_client_config,
     load_config_file,
     parse_bootstrap,
     parse_property_options,
 )
-from kafkatools.errors import KafkatoolsError
 
 __all__ = [
     "Env",
@@ -80,46 +77,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class ExitStatus(IntEnum):
-    OK = 0
-    ERROR = 1  # Kafka's tools exit 1 for usage and runtime errors alike
-    UNAVAILABLE = 2  # the feature is not in this build (same code as the placeholders)
-    INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-@dataclass
-class Env:
-    """The process's streams, injectable so a test can run a tool in-process with StringIO."""
-
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin_isatty: bool | None = None  # None: ask the stream
-    stdout_isatty: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.stdin_isatty is None:
-            self.stdin_isatty = _isatty(self.stdin)
-        if self.stdout_isatty is None:
-            self.stdout_isatty = _isatty(self.stdout)
-
-
-_ENV: contextvars.ContextVar[Env | None] = contextvars.ContextVar("kafkatools_env", default=None)
-
-
-def current_env() -> Env:
-    """The Env of the running tool (run_app's), or one over the real sys streams."""
-    env = _ENV.get()
-    return env if env is not None else Env()
 
 
 def _print_version(value: bool) -> None:
@@ -154,33 +111,6 @@ def command_for(app: typer.Typer) -> Command:
     return command
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def report_error(prog_name: str, exc: BaseException, env: Env | None = None) -> int:
-    """Write the one-line message for ``exc`` to stderr and return the exit status it maps to."""
-    err = (env or current_env()).stderr
-    if isinstance(exc, click_exc.NoArgsIsHelpError):  # Kafka: no arguments -> usage on stderr, exit 1
-        err.write(exc.ctx.get_help() + "\n")
-        return ExitStatus.ERROR
-    if isinstance(exc, click_exc.ClickException | UsageError):
-        err.write(f"{prog_name}: error: {_one_line(exc.format_message())}\n")
-        return ExitStatus.ERROR
-    if isinstance(exc, KafkatoolsError):
-        err.write(f"{prog_name}: {_one_line(str(exc)) or type(exc).__name__}\n")
-        return ExitStatus.ERROR
-    if isinstance(exc, OSError):  # files named on the command line, refused connections, time-outs
-        err.write(f"{prog_name}: {_one_line(str(exc)) or type(exc).__name__}\n")
-        return ExitStatus.ERROR
-    err.write(f"{prog_name}: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
-    if os.environ.get("KAFKATOOLS_DEBUG") == "1":
-        import traceback
-
-        traceback.print_exception(exc, file=err)
-    return ExitStatus.ERROR
-
-
 def _quiet_broken_pipe() -> int:
     """stdout's reader went away: stop quietly.
 
@@ -199,7 +129,7 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None, env
     """Run ``app`` on ``argv`` (default ``sys.argv[1:]``) and return its exit status; never raises."""
     env = env or Env()
     args = list(sys.argv[1:] if argv is None else argv)
-    token = _ENV.set(env)
+    token = use_env(env)
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin, sys.stdout, sys.stderr = env.stdin, env.stdout, env.stderr  # click's echo/help use sys.*
     try:
@@ -216,11 +146,17 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None, env
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except click_exc.NoArgsIsHelpError as e:  # Kafka: no arguments -> usage on stderr, exit 1
+        env.stderr.write(e.ctx.get_help() + "\n")
+        return ExitStatus.ERROR
+    except click_exc.ClickException as e:
+        env.stderr.write(f"{prog_name}: error: {one_line(e.format_message())}\n")
+        return ExitStatus.ERROR
     except Exception as e:
         return report_error(prog_name, e, env)
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
-        _ENV.reset(token)
+        token.var.reset(token)
         try:
             env.stdout.flush()
         except BrokenPipeError:

@@ -12,18 +12,8 @@ from typing import Annotated, TextIO
 
 import typer
 
-from kafkatools.errors import KafkatoolsError
+from kafkatools.cli._env import UsageError
 from kafkatools.properties import load_properties, parse_overrides
-
-
-class UsageError(KafkatoolsError):
-    """The command line is wrong in a way the parser cannot see (Kafka's ``printUsageAndExit``).
-
-    Reported like a parser error: ``kafka-topics: error: <message>``, exit 1.
-    """
-
-    def format_message(self) -> str:
-        return str(self)
 
 
 def parse_property_options(values: list[str] | None) -> dict[str, str]:

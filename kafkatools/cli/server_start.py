@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kafkatools import __version__
-from kafkatools.cli._common import Env, ExitStatus, UsageError, report_error
+from kafkatools.cli._env import Env, ExitStatus, UsageError, report_error
 from kafkatools.cli._static import StaticOption, StaticSpec
 
 PROG = "kafka-server-start"

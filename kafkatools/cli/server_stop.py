@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kafkatools import __version__
-from kafkatools.cli._common import Env, ExitStatus, UsageError, report_error
+from kafkatools.cli._env import Env, ExitStatus, UsageError, report_error
 from kafkatools.cli._static import StaticOption, StaticSpec
 from kafkatools.errors import KafkatoolsError
 from kafkatools.properties import PropertiesError, load_properties, parse_overrides
