@@ -38,16 +38,17 @@ def up_convert(records: Any) -> bytes:
 
 def down_convert(records: Any, magic: int, fetch_offset: int) -> bytes:
     """v2 batches -> a legacy message set of ``magic``, keeping offsets (records before the fetch offset dropped)."""
-    from kafkatools.wire.legacy import build_legacy
+    from kafkatools.wire.legacy import build_message_set
     from kafkatools.wire.records import RecordInput, iter_batches
 
     out = bytearray()
-    for b in iter_batches(_file_bytes(records)):
-        if b.is_control:
+    for b in iter_batches(_file_bytes(records), strict=False):
+        if b.is_control or not b.is_valid:
             continue
-        recs = [r for r in b.records() if r.offset >= fetch_offset]
-        for r in recs:
-            out += build_legacy([RecordInput(r.key, r.value, r.timestamp)], magic, base_offset=r.offset)
+        for r in b.records():
+            if r.offset >= fetch_offset:
+                out += build_message_set([RecordInput(r.key, r.value, r.timestamp)], magic=magic,
+                                         base_offset=r.offset)
     return bytes(out)
 
 

@@ -13,15 +13,19 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from kafkatools import errors
 from kafkatools.broker.cluster import StandaloneCluster, TopicState, uuid_to_base64
 from kafkatools.broker.config import BrokerConfig
+from kafkatools.broker.groups.coordinator import GroupCoordinator
+from kafkatools.broker.groups.store import OFFSETS_TOPIC, OffsetsTopicStore, load_groups
 from kafkatools.broker.partition import Partition
 from kafkatools.broker.producer_state import ProducerIdAllocator
 from kafkatools.storage.config import LogConfig
+from kafkatools.storage.inspect import iter_log_entries
 from kafkatools.storage.manager import LogManager
 from kafkatools.storage.metadata_files import read_meta_properties
 from kafkatools.storage.names import META_PROPERTIES, TopicPartition
@@ -57,6 +61,13 @@ class BrokerState:
         self._closed = False
         for topic in cluster.topics.values():
             self._open_topic(topic)
+        self.groups = GroupCoordinator(
+            OffsetsTopicStore(config.offsets_topic_num_partitions, self._append_offsets_record),
+            min_session_ms=config.group_min_session_timeout_ms, max_session_ms=config.group_max_session_timeout_ms,
+            initial_delay_ms=config.group_initial_rebalance_delay_ms,
+            offsets_retention_ms=config.offsets_retention_minutes * 60_000,
+            partition_exists=lambda t, p: (t, p) in self.partitions)
+        self._load_groups()
 
     @classmethod
     def open(cls, config: BrokerConfig) -> BrokerState:
@@ -156,6 +167,47 @@ class BrokerState:
             if t == name:
                 part.config = config
 
+    # -- group coordinator support ------------------------------------------------------------------
+    def ensure_offsets_topic(self) -> bool:
+        """Create ``__consumer_offsets`` on first use, as Kafka does (compacted, 100 MiB segments).
+
+        A standalone broker caps the replication factor at its single replica instead of refusing
+        with COORDINATOR_NOT_AVAILABLE forever (Kafka would, when offsets.topic.replication.factor
+        exceeds the live brokers).
+        """
+        if OFFSETS_TOPIC in self.cluster.topics:
+            return True
+        rf = min(self.config.offsets_topic_replication_factor, len(self.live_brokers()))
+        assignment = self.assign_replicas(self.config.offsets_topic_num_partitions, max(rf, 1))
+        self.create_topic(OFFSETS_TOPIC, assignment, {"cleanup.policy": "compact", "compression.type": "producer",
+                                                      "segment.bytes": "104857600"})
+        return True
+
+    def _append_offsets_record(self, partition: int, batch: bytes) -> None:
+        self.ensure_offsets_topic()
+        part = self.partitions[(OFFSETS_TOPIC, partition)]
+        part.log.append(bytearray(batch), part.leader_epoch)
+        part.log.high_watermark = part.log.log_end_offset
+        part.wake()
+
+    def _load_groups(self) -> None:
+        if OFFSETS_TOPIC not in self.cluster.topics:
+            return
+        start = time.monotonic()
+
+        def batches() -> Iterator[bytes]:
+            for (topic, _), part in sorted(self.partitions.items()):
+                if topic != OFFSETS_TOPIC:
+                    continue
+                for seg in part.log.segments:
+                    for info, data in iter_log_entries(seg.log_path):
+                        if info.last_offset >= part.log.log_start_offset:
+                            yield data
+
+        self.groups.groups.update(load_groups(batches()))
+        log.info("Loaded %d consumer group(s) from %s in %.0f ms", len(self.groups.groups), OFFSETS_TOPIC,
+                 (time.monotonic() - start) * 1000)
+
     # -- fetch support --------------------------------------------------------------------------
     async def wait_for_appends(self, partitions: list[Partition], timeout: float) -> None:
         futures = [p.waiter() for p in partitions]
@@ -188,7 +240,7 @@ class BrokerState:
         ]
         last = {i: time.monotonic() for i in range(len(schedule) + 1)}
         while True:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.25)
             now = time.monotonic()
             for i, (interval_ms, task) in enumerate(schedule):
                 if (now - last[i]) * 1000 >= interval_ms:
@@ -199,6 +251,8 @@ class BrokerState:
                 deleted = self.logs.run_retention(int(time.time() * 1000))
                 if deleted:
                     log.info("Retention deleted %d segment(s)", deleted)
+                self.groups.expire_offsets(int(time.time() * 1000))
+            self.groups.membership.expire_members()
             self.logs.flush_dirty_logs(int(time.time() * 1000))
 
     def close(self) -> None:

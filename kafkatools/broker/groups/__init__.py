@@ -1,0 +1,1 @@
+"""Kafka's classic group coordinator: membership, rebalances, committed offsets."""

@@ -1,0 +1,53 @@
+"""OffsetFetch (key 9).
+
+Versions: 0-9 (v8+ asks for several groups at once).
+Behaviour: committed offset, leader epoch (v5+) and metadata per partition; a partition without a
+commit gets offset -1 and empty metadata with no error.  Null topics (v2+) = every partition the
+group has committed.  ``require_stable`` (v7+) needs nothing here: there are no pending
+transactional commits.
+"""
+
+from __future__ import annotations
+
+from kafkatools.broker.context import RequestContext
+from kafkatools.broker.groups.group import CommittedOffset
+from kafkatools.codec import messages
+
+API_KEY = 9
+MIN_VERSION = 0
+MAX_VERSION = 9
+
+R = messages.OffsetFetchResponse
+
+
+def _lookup(ctx: RequestContext, group_id: str, topics: list[tuple[str, list[int]]] | None
+            ) -> dict[str, list[tuple[int, CommittedOffset | None]]]:
+    wanted = None if topics is None else [(t, p) for t, ps in topics for p in ps]
+    found = ctx.broker.groups.fetch_offsets(group_id, wanted)
+    by_topic: dict[str, list[tuple[int, CommittedOffset | None]]] = {}
+    for (topic, partition), committed in found.items():
+        by_topic.setdefault(topic, []).append((partition, committed))
+    return by_topic
+
+
+async def handle(ctx: RequestContext, req: messages.OffsetFetchRequest) -> messages.OffsetFetchResponse:
+    if ctx.version >= 8:
+        groups = []
+        for g in req.groups:
+            topics = None if g.topics is None else [(t.name, list(t.partition_indexes)) for t in g.topics]
+            groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, topics=[
+                R.OffsetFetchResponseTopics(name=name, partitions=[
+                    R.OffsetFetchResponsePartitions(
+                        partition_index=p, committed_offset=c.offset if c else -1,
+                        committed_leader_epoch=c.leader_epoch if c else -1, metadata=c.metadata if c else "",
+                        error_code=0) for p, c in parts])
+                for name, parts in _lookup(ctx, g.group_id, topics).items()]))
+        return R(groups=groups)
+    topics = None if req.topics is None else [(t.name, list(t.partition_indexes)) for t in req.topics]
+    return R(topics=[
+        R.OffsetFetchResponseTopic(name=name, partitions=[
+            R.OffsetFetchResponsePartition(
+                partition_index=p, committed_offset=c.offset if c else -1,
+                committed_leader_epoch=c.leader_epoch if c else -1, metadata=c.metadata if c else "", error_code=0)
+            for p, c in parts])
+        for name, parts in _lookup(ctx, req.group_id, topics).items()])
