@@ -115,7 +115,6 @@ _LZ4_FLG: Final = 0x60  # version 01, block independence, no block/content check
 _LZ4_BD: Final = 0x40  # 64 KiB blocks
 _LZ4_BLOCK: Final = 64 * 1024
 _U32LE: Final = struct.Struct("<I")
-_LZ4_BLOCK_MAX: Final = {4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024}
 
 
 def _lz4_hc_position(frame: Buf) -> int:
@@ -152,31 +151,6 @@ def _lz4_frame(data: Buf, broken_hc: bool) -> bytes:
             parts += (_U32LE.pack(len(block)), block)
     parts.append(b"\x00\x00\x00\x00")
     return b"".join(parts)
-
-
-def _lz4_bound(frame: Buf) -> int:
-    """Most bytes the frame can decompress to, from its content size or its blocks' maximum size."""
-    hc = _lz4_hc_position(frame)
-    if len(frame) <= hc:
-        raise CorruptRecordError("lz4 frame header truncated")
-    flg, bd = frame[4], frame[5]
-    if flg & 0x08:
-        return int.from_bytes(frame[6:14], "little")
-    block_max = _LZ4_BLOCK_MAX.get((bd >> 4) & 7)
-    if block_max is None:
-        raise CorruptRecordError(f"lz4 frame has an invalid block descriptor 0x{bd:02x}")
-    pos, n, bound = hc + 1, len(frame), 0
-    extra = 4 if flg & 0x10 else 0
-    while True:
-        if n - pos < 4:
-            raise CorruptRecordError("lz4 frame is truncated")
-        size = _U32LE.unpack_from(frame, pos)[0]
-        pos += 4
-        if size == 0:
-            return bound
-        stored = size & 0x7FFFFFFF
-        bound += stored if size & 0x80000000 else block_max
-        pos += stored + extra
 
 
 def compress(codec: Compression | int, data: Buf, *, magic: int = 2) -> bytes:
