@@ -11,5 +11,6 @@ echo "== mypy (strict)"; mypy
 echo "== import layers"; lint-imports
 echo "== generated code is fresh"
 python -m kafkatools.codec.generate --check
+python -m kafkatools.cli.docs --check
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider "$@"
