@@ -153,6 +153,33 @@ def _lz4_frame(data: Buf, broken_hc: bool) -> bytes:
     return b"".join(parts)
 
 
+_LZ4_BLOCK_MAX: Final = {4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024}
+
+
+def _lz4_single_frame_bound(frame: Buf) -> int | None:
+    """Most bytes ``frame`` can decompress to (blocks x block maximum), or None unless it is exactly
+    one well-formed frame.  The decoder never lets a block exceed the descriptor's maximum, so
+    under this bound a plain decompress cannot pass the cap and needs no bounded buffer."""
+    if len(frame) < 7 or bytes(frame[:4]) != _LZ4_MAGIC:
+        return None
+    flg, bd = frame[4], frame[5]
+    block_max = _LZ4_BLOCK_MAX.get((bd >> 4) & 7)
+    if block_max is None:
+        return None
+    pos = _lz4_hc_position(frame) + 1
+    extra = 4 if flg & 0x10 else 0
+    n = len(frame)
+    bound = 0
+    while n - pos >= 4:
+        size = _U32LE.unpack_from(frame, pos)[0]
+        pos += 4
+        if size == 0:
+            return bound if pos + (4 if flg & 0x04 else 0) == n else None
+        bound += block_max
+        pos += (size & 0x7FFFFFFF) + extra
+    return None
+
+
 def compress(codec: Compression | int, data: Buf, *, magic: int = 2) -> bytes:
     """Compress a record stream the way Kafka's Java client does for ``magic``."""
     if codec == Compression.NONE:
@@ -187,8 +214,9 @@ def decompress(codec: Compression | int, data: Buf, max_size: int = DEFAULT_MAX_
         elif codec == Compression.LZ4:
             if magic == 0 and len(data) >= 7:
                 data = _set_lz4_hc(data, broken=False)  # Kafka ignores HC for magic 0: accept either
-            if len(data) * _LZ4_MAX_RATIO <= max_size:  # cannot exceed the cap: no need for a bounded buffer
-                out = bytes(cramjam.lz4.decompress(data))
+            bound = _lz4_single_frame_bound(data)
+            if (bound is not None and bound <= max_size) or len(data) * _LZ4_MAX_RATIO <= max_size:
+                out = bytes(cramjam.lz4.decompress(data))  # cannot pass the cap: no bounded buffer needed
             else:
                 out = _bounded(cramjam.lz4, data, max_size, 8 * len(data))
         elif codec == Compression.ZSTD:

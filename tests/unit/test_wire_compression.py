@@ -138,3 +138,10 @@ def test_xxh32_matches_liblz4_header_checksums() -> None:
     for size in (0, 10, 100_000):
         frame = bytes(cramjam.lz4.compress(bytes(size)))
         assert frame[6] == (xxh32(frame[4:6]) >> 8) & 0xFF
+
+
+def test_lz4_concatenated_frames_still_capped() -> None:
+    one = compress(Compression.LZ4, bytes(1 << 20))
+    assert decompress(Compression.LZ4, one, 1 << 20) == bytes(1 << 20)
+    with pytest.raises(CorruptRecordError, match="limit"):
+        decompress(Compression.LZ4, one + one, (3 << 20) // 2)
