@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv kcat)
+APT_PACKAGES=(python3-venv kcat zookeeper)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
