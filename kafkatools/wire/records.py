@@ -233,14 +233,26 @@ def _parse(data: bytes, header: wb.BatchHeader, where: int) -> Iterator[Record]:
             rec_end = pos + length
             if length < _MIN_RECORD or rec_end > end:
                 raise CorruptRecordError(f"record of length {length} runs past its batch at position {where}")
-            ts_delta, pos = dv(data, pos + 1, 10)
+            # hot loop: one-byte varints (small deltas, short keys) are decoded inline
+            pos += 1
+            b = data[pos]
+            if b < 0x80:
+                ts_delta = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                ts_delta, pos = dv(data, pos, 10)
             b = data[pos]
             if b < 0x80:
                 off_delta = (b >> 1) ^ -(b & 1)
                 pos += 1
             else:
                 off_delta, pos = dv(data, pos, 5)
-            klen, pos = dv(data, pos, 5)
+            b = data[pos]
+            if b < 0x80:
+                klen = (b >> 1) ^ -(b & 1)
+                pos += 1
+            else:
+                klen, pos = dv(data, pos, 5)
             if klen >= 0:
                 key: bytes | None = data[pos : pos + klen]
                 pos += klen
@@ -248,7 +260,16 @@ def _parse(data: bytes, header: wb.BatchHeader, where: int) -> Iterator[Record]:
                 key = None
             else:
                 raise CorruptRecordError(f"record has invalid key length {klen} in batch at position {where}")
-            vlen, pos = dv(data, pos, 5)
+            b = data[pos]
+            if b < 0x80:
+                vlen = (b >> 1) ^ -(b & 1)
+                pos += 1
+            elif data[pos + 1] < 0x80:
+                z = (b & 0x7F) | (data[pos + 1] << 7)
+                vlen = (z >> 1) ^ -(z & 1)
+                pos += 2
+            else:
+                vlen, pos = dv(data, pos, 5)
             if vlen >= 0:
                 value: bytes | None = data[pos : pos + vlen]
                 pos += vlen
