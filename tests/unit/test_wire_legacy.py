@@ -139,3 +139,15 @@ def test_we_build_kafka_python_reads(magic: int, codec: Compression) -> None:
         got += [(r.offset, r.key, r.value, r.timestamp) for r in batch]
     ts = [5, 6, 7, 8, 9] if magic else [None] * 5
     assert got == [(20 + i, k, v, t) for i, ((k, v), t) in enumerate(zip(items, ts, strict=True))]
+
+
+@pytest.mark.parametrize(("magic", "broken"), [(0, True), (1, False)])
+def test_lz4_wrapper_header_checksum_per_magic(magic: int, broken: bool) -> None:
+    from kafkatools.wire.compression import xxh32
+
+    blob = legacy.build_message_set([(b"k", b"v" * 100)] * 3, magic=magic, compression=Compression.LZ4)
+    head = legacy.validate_entry(blob)
+    frame = blob[head.key_position + 4 :]
+    assert frame[:4] == b"\x04\x22\x4d\x18"
+    assert frame[6] == (xxh32(frame[0:6] if broken else frame[4:6]) >> 8) & 0xFF  # KAFKA-3160 for magic 0
+    assert [r.value for r in legacy.iter_entry_records(blob)] == [b"v" * 100] * 3

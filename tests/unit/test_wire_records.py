@@ -236,3 +236,9 @@ def test_batch_object_is_a_view() -> None:
     blob = build_batch([(b"k", b"v")], base_offset=5, timestamps=[1])
     b = Batch(blob, 0, len(blob), 2, wb.read_header(blob))
     assert b.raw() == blob and b.compression == Compression.NONE and not b.is_control
+
+
+def test_empty_2015_segment_has_no_batches() -> None:
+    # 904af08e243 (0.8-era broker dir) only holds an empty .log beside its preallocated index
+    blob = _fixture(FIXTURES / "904af08e243/core/data/kafka-573957/test-topic-1/00000000000000000000.log")
+    assert blob == b"" and list(iter_batches(blob)) == []
