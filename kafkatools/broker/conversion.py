@@ -56,7 +56,7 @@ def recompress(records: bytes, codec: str) -> bytes:
     from kafkatools.wire.batch import read_header
     from kafkatools.wire.records import Compression, RecordInput, build_batch, iter_batches
 
-    target = Compression.from_name(codec)
+    target = Compression.NONE if codec == "uncompressed" else Compression.from_name(codec)
     out = bytearray()
     for b in iter_batches(records):
         h = read_header(records, b.position)

@@ -128,18 +128,20 @@ class Partition:
         duplicate = self._check_producers(headers)
         if duplicate is not None:
             return AppendResult(duplicate.first_offset, -1, self.log_start_offset)
-        buf = bytearray(records)
+        # The records stay where the request decoder left them (a view into the frame): storage
+        # writes patched headers plus the untouched rest with one pwritev.  Only a rewrite copies.
+        buf: bytes | bytearray | memoryview = records
         log_append_time = -1
         if self.config.message_timestamp_type == "LogAppendTime":
             log_append_time = int(time.time() * 1000)
+            buf = bytearray(records)
             for (pos, size) in entries:
                 wb.patch_log_append_time(buf, pos, size, log_append_time)
-        codec = getattr(self.config, "compression_type", "producer")
-        if codec not in ("producer", None):
+        codec = self.config.compression_type
+        if codec != "producer":
             from kafkatools.broker.conversion import recompress
 
-            buf = bytearray(recompress(bytes(buf), codec))
-            entries = wb.iter_entries(buf)
+            buf = recompress(bytes(buf), codec)
         base = self.log.append(buf, self.state.leader_epoch)
         first_offset = int(base)
         self._record_producers(headers, first_offset)

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from kafkatools.broker.connection import Connection
+from kafkatools.broker.connection import BrokerProtocol
 from kafkatools.broker.state import BrokerState
 
 log = logging.getLogger("kafkatools.broker")
@@ -61,20 +61,10 @@ async def _serve(state: BrokerState) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     connections: set[asyncio.Task[None]] = set()
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        connections.add(task)
-        try:
-            await Connection(state, reader, writer).run()
-        finally:
-            connections.discard(task)
-
     host, port = state.listen_address()
     try:
-        server = await asyncio.start_server(on_connect, host or None, port, reuse_address=True, backlog=1024,
-                                            limit=1 << 20)
+        server = await loop.create_server(lambda: BrokerProtocol(state, connections), host or None, port,
+                                          reuse_address=True, backlog=1024)
     except OSError as e:
         log.error("Exiting Kafka due to fatal exception during startup. Socket server failed to bind to "
                   "%s:%d: %s.", host, port, e)
