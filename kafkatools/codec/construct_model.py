@@ -29,19 +29,27 @@ Kafka primitives as construct classes (Kafka 3.9 ``org.apache.kafka.common.proto
 
 Every custom class implements ``_emitparse``/``_emitbuild``, so ``.compile()`` turns a whole message
 into one generated module with nested structs inlined (without them construct links the custom
-instance in and everything under it runs interpreted).  Measured with ``benchmarks/codec.py``
-(CPython 3.11, 2 shared cores; per call, conversion to/from the generated classes included)::
+instance in and everything under it runs interpreted).  Two of construct's own classes drop their
+bounds checks when compiled (``Flag`` and ``Bytes`` emit a bare ``io.read(n)``, so a truncated frame
+parses as True / short bytes); the differential fuzz test caught ``Flag``, hence ``KBool``, and
+``KUuid``/``KBytes`` read through ``rd_exact``.
+
+Measured with ``benchmarks/codec.py`` (CPython 3.11, 2 shared cores; per call, conversion to/from
+the generated classes included)::
 
                                                 generated   construct     construct
                                                             interpreted   compiled
-    decode Produce v9 request, one 1 MB batch     2.4 us      ~125 us       ~62 us
-    decode Metadata v12 request, one topic        2.0 us       ~60 us       ~21 us
-    encode Fetch v12 response, 100 partitions     105 us      ~3.9 ms      ~1.4 ms
+    decode Produce v9 request, one 1 MB batch     3.8 us       405 us        395 us
+    decode Metadata v12 request, one topic        3.2 us        17 us        7.8 us
+    encode Fetch v12 response, 100 partitions     180 us      1220 us        615 us
 
-Compiling pays 2-3x, so ``decode``/``encode`` use the compiled form (one compile costs ~3-15 ms per
-message version, cached).  It stays 10-30x slower than the generated code: construct keeps a context
-``Container`` per struct and goes through a ``BytesIO`` stream (copying the record bytes), which is
-exactly the overhead the generator removes by compiling ahead of time with versions resolved.
+Compiling pays 2x where there are many fields and elements, so ``decode``/``encode`` use the compiled
+form (``compiled()``; building all 661 message versions takes ~75 ms, compiling them ~0.75 s, ~1 ms
+each, cached).  The Produce row is the 1 MB record batch copied out of the ``BytesIO`` into fresh
+memory (~30 us when the pages are warm, ~390 us first-touch), which the generated code avoids by
+handing out a memoryview; elsewhere the model stays 2-3x slower because construct keeps a context
+``Container`` per struct and goes through a stream - the overhead the generator removes by compiling
+ahead of time with the version conditions resolved.
 """
 
 from __future__ import annotations
@@ -94,7 +102,11 @@ def rd_exact(s: Stream, n: int) -> bytes:
 
 
 def _remaining(s: Stream) -> int:
-    return s.getbuffer().nbytes - s.tell()
+    # not s.getbuffer(): on a BytesIO sharing the caller's bytes that forces a copy of all of them
+    pos = s.tell()
+    end: int = s.seek(0, io.SEEK_END)
+    s.seek(pos)
+    return end - pos
 
 
 def rd_uvar(s: Stream) -> int:
