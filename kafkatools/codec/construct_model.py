@@ -354,7 +354,13 @@ class Tagged:
 
 
 class KTagged(c.Construct):  # type: ignore[misc]
-    """The tagged-field section of a flexible version; parses into a Container (see the module doc)."""
+    """The tagged-field section of a flexible version; parses into a Container (see the module doc).
+
+    A tagged struct value is compared with its default in plain form, i.e. on the fields present at
+    this version; the generated code compares whole objects, so the two differ only for a tagged
+    struct whose non-default values all sit in fields absent at this version (then nothing is sent
+    here, while the generated code sends the struct's default encoding).
+    """
 
     def __init__(self, fields: list[Tagged]) -> None:
         super().__init__()
