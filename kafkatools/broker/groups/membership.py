@@ -279,6 +279,7 @@ class Membership:
     def _after_removal(self, group: Group) -> None:
         if group.in_state(S.STABLE) or group.in_state(S.COMPLETING_REBALANCE):
             self._prepare_rebalance(group)
+            self._maybe_complete_join(group)  # the last member left: Empty at once, as Kafka's join purgatory does
         elif group.in_state(S.PREPARING_REBALANCE):
             if not group.members:
                 self._cancel_timer(group)
