@@ -467,7 +467,7 @@ def consumer_groups(
     export: Annotated[bool, typer.Option("--export", help="Print the reset plan as CSV.")] = False,
     members: Annotated[bool, typer.Option("--members", help="Describe members.")] = False,
     offsets: Annotated[bool, typer.Option("--offsets", help="Describe offsets and lag (default).")] = False,
-    state: Annotated[str | None, typer.Option("--state", is_flag=False, flag_value="",
+    state: Annotated[str | None, typer.Option("--state",
                                               help="Describe the state; with --list: filter by states (csv).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="With --members: show assignments.")] = False,
     timeout: Annotated[int, typer.Option("--timeout", help="Request timeout in ms.")] = 5000,
