@@ -114,7 +114,7 @@ class Emitter:
 
     # ------------------------------------------------------------ reading one value
 
-    def read(self, f: Field, flex: bool, nullable: bool, b: str, p: str, x: str, ind: str) -> list[str]:  # noqa: PLR0917
+    def read(self, f: Field, flex: bool, nullable: bool, b: str, p: str, x: str, ind: str) -> list[str]:
         e = f.elem
         c = "c" if flex else ""
         n = "n" if nullable else ""
@@ -177,7 +177,7 @@ class Emitter:
 
     # ------------------------------------------------------------ writing one value
 
-    def write(self, f: Field, flex: bool, nullable: bool, out: str, x: str, ind: str) -> list[str]:  # noqa: PLR0917
+    def write(self, f: Field, flex: bool, nullable: bool, out: str, x: str, ind: str) -> list[str]:
         e = f.elem
         c = "c" if flex else ""
         n = "n" if nullable else ""

@@ -402,7 +402,7 @@ def _tag_of(item: tuple[int, bytes | bytearray]) -> int:
 # ---------------------------------------------------------------- entry points
 
 
-def run_decode(  # noqa: PLR0917
+def run_decode(
     fn: Callable[[memoryview, int, int], tuple[T, int]],
     name: str,
     data: Buffer,
@@ -425,7 +425,7 @@ def run_decode(  # noqa: PLR0917
         raise ProtocolError(name, version, "", f"{type(e).__name__}: {e}") from None
 
 
-def run_encode(  # noqa: PLR0917
+def run_encode(
     fn: Callable[[T, bytearray, int], None],
     obj: T,
     name: str,

@@ -14,6 +14,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 FIXED: dict[str, tuple[str, int]] = {
     "int8": ("b", 1),
@@ -138,8 +139,27 @@ def _fields(raw: list[dict[str, object]], msg: Message, valid: frozenset[int]) -
     return result
 
 
+def without_prose(node: object) -> object:
+    """The definition minus Kafka's ``about`` texts (prose we must not ship): what the package embeds."""
+    if isinstance(node, dict):
+        return {k: without_prose(v) for k, v in node.items() if k != "about"}
+    if isinstance(node, list):
+        return [without_prose(v) for v in node]
+    return node
+
+
+def read_definition(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(strip_comments(path.read_text(encoding="utf-8")))
+    return data
+
+
 def load(path: Path) -> Message:
-    data = json.loads(strip_comments(path.read_text(encoding="utf-8")))
+    return from_definition(read_definition(path), path.name)
+
+
+def from_definition(data: dict[str, Any], file: str) -> Message:
+    """The generator's model of one message, from its JSON definition (parsed, comments stripped)."""
+    path = file
     lo_hi = str(data["validVersions"])
     if lo_hi.endswith("+"):
         raise ValueError(f"{path}: open validVersions")
@@ -151,7 +171,7 @@ def load(path: Path) -> Message:
         valid=valid,
         flexible=versions(str(data["flexibleVersions"]), valid),
         fields=[],
-        file=path.name,
+        file=file,
     )
     for common in data.get("commonStructs", []):
         msg.structs[common["name"]] = _fields(common["fields"], msg, valid)

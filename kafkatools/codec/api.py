@@ -18,7 +18,7 @@ class ApiSpec:
 
     __slots__ = ("flexible_min", "key", "max_version", "min_version", "name", "request_name", "response_name")
 
-    def __init__(  # noqa: PLR0917
+    def __init__(
         self,
         key: int,
         name: str,

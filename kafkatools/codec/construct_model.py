@@ -2,9 +2,9 @@
 
 The generated modules in ``_generated/`` are the hot path; this module is the reference they are
 checked against (``tests/unit/test_codec_construct_model.py`` compares the two on every message and
-version, both directions).  Both derive from the same schema model (``_schema``), read from Kafka's
-message JSON on first use - so, unlike the generated code, this module needs the JSON folder
-(``$KAFKATOOLS_SCHEMAS`` or ``<repo>/../shared/kafka-protocol/messages``).
+version, both directions).  Both derive from the same schema model (``_schema``); this module reads it
+from ``_generated/_schemas.py``, the message definitions the generator embeds (minus Kafka's prose), so
+the installed package never needs Kafka's JSON folder.
 
 ``model("ProduceRequest", 9)`` is a plain ``construct.Struct`` of the fields present at v9, in wire
 order, with every version condition already resolved.  It parses into ``Container``s (struct field
@@ -55,19 +55,18 @@ ahead of time with the version conditions resolved.
 from __future__ import annotations
 
 import io
-import os
+import json
 import struct
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import construct as c
 
 from kafkatools.codec import messages
-from kafkatools.codec._schema import Field, Message, load
+from kafkatools.codec._schema import Field, Message, from_definition
 from kafkatools.errors import ProtocolError
 
 __all__ = [
@@ -87,7 +86,6 @@ __all__ = [
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _IMPORT = "from kafkatools.codec import construct_model as _cm"
-SCHEMAS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "kafka-protocol" / "messages"
 ZERO_UUID = uuid.UUID(int=0)
 Stream = io.BytesIO
 
@@ -466,12 +464,13 @@ _FIXED_CONS: dict[str, c.Construct] = {
 
 @cache
 def schema(message_name: str) -> Message:
-    """The parsed JSON definition of one message (the generator's model)."""
-    folder = Path(os.environ.get("KAFKATOOLS_SCHEMAS", SCHEMAS))
-    path = folder / f"{message_name}.json"
-    if not path.is_file():
-        raise KeyError(f"no message JSON for {message_name!r} in {folder}")
-    return load(path)
+    """The parsed definition of one message (the generator's model), from the package's own copy."""
+    from kafkatools.codec._generated._schemas import DEFINITIONS
+
+    text = DEFINITIONS.get(message_name)
+    if text is None:
+        raise KeyError(f"no message definition for {message_name!r}")
+    return from_definition(json.loads(text), f"{message_name}.json")
 
 
 def _fields(msg: Message, struct_name: str) -> list[Field]:

@@ -17,13 +17,14 @@ APIs a program touches.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 from kafkatools.codec._emit import Emitter
 from kafkatools.codec._emit_struct import emit_class, emit_decode, emit_encode
-from kafkatools.codec._schema import Message, load_all, snake
+from kafkatools.codec._schema import Message, load_all, read_definition, snake, without_prose
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 OUT_DIR = PACKAGE_DIR / "_generated"
@@ -164,7 +165,22 @@ def render(schemas: Path) -> dict[str, str]:
     allmod += [f"from kafkatools.codec._generated.{snake(m.name)} import {m.name} as {m.name}" for m in msgs]
     allmod += ["", "__all__ = ["] + [f"    {m.name!r}," for m in msgs] + ["]"]
     files["_all.py"] = "\n".join(allmod) + "\n"
+    files["_schemas.py"] = schemas_source(schemas, {m.name for m in msgs})
     return files
+
+
+def schemas_source(schemas: Path, names: set[str]) -> str:
+    """The definitions themselves (minus Kafka's prose), for the construct model at run time."""
+    lines = [BANNER.format(src="message JSON (definitions without 'about' texts)").rstrip("\n"), "",
+             "from typing import Final", "", "# message name -> its JSON definition (compact JSON text)",
+             "DEFINITIONS: Final[dict[str, str]] = {"]
+    for path in sorted(schemas.glob("*.json")):
+        data = read_definition(path)
+        if data.get("name") in names:
+            text = json.dumps(without_prose(data), separators=(",", ":"), sort_keys=True)
+            lines.append(f"    {data['name']!r}: {text!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
