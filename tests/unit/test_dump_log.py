@@ -54,3 +54,38 @@ def test_every_fixture_file_dumps_without_error(flags: tuple[str, ...]) -> None:
             assert "isvalid: false" not in out and "invalid bytes" not in out, (path, out)
         elif path.suffix not in (".index", ".timeindex"):
             assert err == f"Ignoring unknown file {path}\n" or "cluster-metadata" in err, (path, err)
+
+
+def test_kraft_snapshot_checkpoint_file(tmp_path: Path) -> None:
+    import struct
+
+    from kafkatools.wire import control
+    from kafkatools.wire.records import RecordInput, build_batch
+
+    def control_batch(kind: control.ControlType, value: bytes, offset: int) -> bytes:
+        return build_batch([RecordInput(control.encode_key(kind), value, 5)], base_offset=offset, is_control=True)
+
+    data = (control_batch(control.ControlType.SNAPSHOT_HEADER, struct.pack(">hq", 0, 123) + b"\x00", 0)
+            + build_batch([(None, b"\x01\x02\x00\x00")], base_offset=1, timestamps=[5])
+            + control_batch(control.ControlType.SNAPSHOT_FOOTER, struct.pack(">h", 0) + b"\x00", 2))
+    path = tmp_path / "00000000000000000010-0000000001.checkpoint"
+    path.write_bytes(data)
+    code, out, err = run("--files", str(path), "--cluster-metadata-decoder")
+    lines = out.splitlines()
+    assert code == 0 and "not decode" in err
+    assert lines[1] == "Snapshot end offset: 10, epoch: 1"
+    assert lines[3].endswith(' SnapshotHeader {"version":0,"lastContainedLogTimestamp":123}')
+    assert lines[5].endswith(' payload: {"apiKey":2,"version":0,"data":"not decoded: kafkatools does not decode '
+                             'KRaft metadata record bodies"}')
+    assert lines[7].endswith(' SnapshotFooter {"version":0}')
+
+
+def test_real_subprocess() -> None:
+    import subprocess
+    import sys
+
+    path = DATA_13980 / "test-topic-0/00000000000000000000.log"
+    proc = subprocess.run([sys.executable, "-c", "from kafkatools.cli.dump_log import main; main()", "--files",
+                           str(path), "--deep-iteration"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.splitlines()[-1].startswith("| offset: 1 CreateTime: 11 keySize: 2 valueSize: 2")
