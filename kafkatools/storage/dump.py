@@ -22,6 +22,7 @@ as ``wire.batch``, ``wire.legacy`` and ``storage.index`` describe; the other two
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ INT_MAX: Final = 2**31 - 1
 _SNAPSHOT_ENTRY: Final = struct.Struct(">qhiqiqiq")
 _TXN_ENTRY: Final = struct.Struct(">hqqqq")
 
+Buf = bytes | memoryview
 RecordParser = Callable[[bytes | None, bytes | None], tuple[str | None, str | None]]
 
 
@@ -105,9 +107,25 @@ class Problems:
         return out
 
 
+MMAP_THRESHOLD = 16 * 1024 * 1024
+
+
 def _read(path: str, limit: int | None = None) -> bytes:
     with open(path, "rb") as f:
         return f.read() if limit is None else f.read(limit)
+
+
+def _map_log(path: str, limit: int | None = None) -> Buf:
+    """A segment's bytes; big segments (up to 1 GiB) are mapped, not read, so the dump stays small in memory.
+
+    The mapping is never closed explicitly: batches keep views into it, and it goes with the last one.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0 or size < MMAP_THRESHOLD or (limit is not None and limit < MMAP_THRESHOLD):
+            return f.read() if limit is None else f.read(limit)
+        view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    return view if limit is None else view[:limit]
 
 
 def _suffix(name: str) -> str:
@@ -151,9 +169,9 @@ def _sibling(path: str, suffix: str) -> str:
     return os.path.join(directory, name.split(".", 1)[0] + suffix)
 
 
-def _log_bytes(path: str) -> bytes:
+def _log_bytes(path: str) -> Buf:
     log = _sibling(path, LOG_SUFFIX)
-    return _read(log) if os.path.exists(log) else b""
+    return _map_log(log) if os.path.exists(log) else b""
 
 
 def offset_index_problem(data: bytes, base: int, path: str) -> str | None:
@@ -323,7 +341,7 @@ def string_parser(key: bytes | None, value: bytes | None) -> tuple[str | None, s
             None if value is None else value.decode("utf-8", "replace"))
 
 
-def _scan(data: bytes) -> Iterator[Batch]:
+def _scan(data: Buf) -> Iterator[Batch]:
     """The whole batches at the start of ``data``; stops at a partial or impossible entry."""
     batches = iter_batches(data, strict=False)
     while True:
@@ -334,7 +352,7 @@ def _scan(data: bytes) -> Iterator[Batch]:
         yield batch
 
 
-def first_batch_last_offset(log: bytes, position: int, max_size: int) -> int:
+def first_batch_last_offset(log: Buf, position: int, max_size: int) -> int:
     """Last offset of the batch starting at ``position`` (read at most ``max_size`` bytes); -1 if none."""
     first = next(_scan(log[position : position + max_size]), None)
     return -1 if first is None else first.last_offset
@@ -354,7 +372,7 @@ def _records(batch: Batch) -> list[Record]:
     return list(batch.records(verify_crc=False))
 
 
-def batch_holding(log: bytes, position: int, offset: int) -> tuple[int, int]:
+def batch_holding(log: Buf, position: int, offset: int) -> tuple[int, int]:
     """``(last offset, max record timestamp)`` of the first batch from ``position`` ending at or after ``offset``.
 
     ``(-1, -1)`` when there is none; the timestamp is -1 when the batch's last offset is not ``offset``.
@@ -482,7 +500,7 @@ def dump_log(path: str, options: DumpOptions, problems: Problems) -> Iterator[Li
     if header is not None:
         yield header
     limited = options.max_bytes < INT_MAX
-    data = _read(path, options.max_bytes if limited else None)
+    data = _map_log(path, options.max_bytes if limited else None)
     valid_bytes = 0
     last_offset = -1
     deep = options.deep_iteration or options.print_data

@@ -12,6 +12,7 @@ import pytest
 from crc32c import crc32c
 
 from kafkatools.broker.groups import records as group_records
+from kafkatools.storage import dump
 from kafkatools.storage.config import LogConfig
 from kafkatools.storage.log import PartitionLog
 from kafkatools.storage.names import TopicPartition
@@ -248,7 +249,10 @@ def test_json_output(tmp_path: Path) -> None:
     assert rows[2]["isvalid"] is True and rows[3]["key"] == "k" and rows[3]["payload"] == "v"
 
 
-def test_files_written_by_our_storage_are_valid(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mapped", [False, True])
+def test_files_written_by_our_storage_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapped: bool) -> None:
+    if mapped:  # segments this small are normally read; force the mmap path big segments take
+        monkeypatch.setattr(dump, "MMAP_THRESHOLD", 0)
     config = LogConfig(segment_bytes=3000, index_interval_bytes=300)
     log = PartitionLog(str(tmp_path / "t-0"), TopicPartition("t", 0), config, clock=lambda: 1_700_000_000_000)
     codecs = list(Compression)
