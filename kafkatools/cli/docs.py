@@ -42,6 +42,36 @@ def _is_path(annotation: Any) -> bool:
 
 
 def from_click(name: str, summary: str, command: Command) -> CommandDoc:
+    if hasattr(command, "list_commands"):  # typer's TyperGroup: a tool with subcommands
+        return _from_group(name, summary, command)
+    return _from_command(name, summary, command)
+
+
+def _from_group(name: str, summary: str, group: Any) -> CommandDoc:
+    """A tool with subcommands (``kafka-checkpoints show|verify|set|delete``): one page listing each
+    subcommand and the options it takes, merged by flag."""
+    from typer._click import Context
+
+    ctx = Context(group, info_name=name)
+    merged: dict[tuple[str, ...], tuple[OptionDoc, list[str]]] = {}
+    lines = [group.help or summary, "", "Commands:"]
+    for sub_name in group.list_commands(ctx):
+        sub = group.get_command(ctx, sub_name)
+        if sub is None or getattr(sub, "hidden", False):
+            continue
+        lines.append(f"  {sub_name}: {_render._first_sentence(sub.help or sub.short_help or '')}")
+        for opt in _from_command(f"{name} {sub_name}", summary, sub).options:
+            if opt.flags == ("--help",):
+                continue
+            known = merged.setdefault(opt.flags, (opt, []))
+            known[1].append(sub_name)
+    options = [OptionDoc(opt.flags, opt.metavar, f"({', '.join(subs)}) {opt.help}".strip(), opt.choices,
+                         opt.is_file, opt.repeatable) for opt, subs in merged.values()]
+    options.append(OptionDoc(("--help",), None, "Show the help and exit."))
+    return CommandDoc(name, summary, "COMMAND [OPTIONS] [ARGS]...", "\n".join(lines), tuple(options), "COMMAND")
+
+
+def _from_command(name: str, summary: str, command: Command) -> CommandDoc:
     from typer._click import Context
 
     ctx = Context(command, info_name=name)
