@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ class AppendResult:
     base_offset: int
     log_append_time: int
     log_start_offset: int
+    last_offset: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,12 @@ class Partition:
         self.log = log
         self.state = state
         self.config = config  # topic-level log config (storage LogConfig)
-        self.producers = ProducerStates()
+        self.producers = ProducerStates.load(log)
         self._waiters: list[asyncio.Future[None]] = []
+        # Replication (broker/replication): a follower refuses produce and client fetches; a leader
+        # with followers lets the replica manager move the HW, others commit on append.
+        self.is_leader = True
+        self.on_leader_append: Callable[[Partition], None] | None = None
 
     # -- offsets ---------------------------------------------------------------------------
     @property
@@ -145,9 +151,13 @@ class Partition:
         base = self.log.append(buf, self.state.leader_epoch)
         first_offset = int(base)
         self._record_producers(headers, first_offset)
-        self.log.high_watermark = self.log.log_end_offset  # single replica: committed on append
+        hook = self.on_leader_append
+        if hook is None:
+            self.log.high_watermark = self.log.log_end_offset  # single replica: committed on append
+        else:
+            hook(self)
         self.wake()
-        return AppendResult(first_offset, log_append_time, self.log_start_offset)
+        return AppendResult(first_offset, log_append_time, self.log_start_offset, self.log_end_offset - 1)
 
     def _check_batch(self, buf: Any, pos: int, size: int) -> wb.BatchHeader:
         if buf[pos + wb.MAGIC_OFFSET] != wb.MAGIC_V2:
@@ -187,13 +197,13 @@ class Partition:
 
     # -- fetch -----------------------------------------------------------------------------
     def read_for_fetch(self, offset: int, max_bytes: int, *, committed: bool, min_one_batch: bool,
-                       legacy_magic: int | None) -> FetchRead:
+                       legacy_magic: int | None, to_log_end: bool = False) -> FetchRead:
         hw = self.high_watermark
         start = self.log_start_offset
         if offset < start or offset > self.log_end_offset:
             raise errors.KafkaError(errors.OFFSET_OUT_OF_RANGE,
                                     f"Offset {offset} is out of range [{start}, {self.log_end_offset}]")
-        upper = self.last_stable_offset if committed else hw
+        upper = self.log_end_offset if to_log_end else self.last_stable_offset if committed else hw
         records: Any = None
         if offset < upper:
             records = self.log.read(offset, max_bytes, max_offset=upper, min_one_batch=min_one_batch)

@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from kafkatools.broker.groups.coordinator import GroupCoordinator
 from kafkatools.broker.groups.store import OFFSETS_TOPIC, OffsetsTopicStore, load_groups
 from kafkatools.broker.partition import Partition
 from kafkatools.broker.producer_state import ProducerIdAllocator
+from kafkatools.broker.replication.manager import ReplicaManager
 from kafkatools.storage.config import LogConfig
 from kafkatools.storage.inspect import iter_log_entries
 from kafkatools.storage.manager import LogManager
@@ -59,6 +60,7 @@ class BrokerState:
         self.advertised_port = config.advertised.port
         self.producer_ids = ProducerIdAllocator(cluster.next_producer_id, cluster.reserve_producer_ids)
         self._closed = False
+        self.replicas = ReplicaManager(self.node_id, self.partitions, config)
         for topic in cluster.topics.values():
             self._open_topic(topic)
         self.groups = GroupCoordinator(
@@ -101,13 +103,20 @@ class BrokerState:
             if (topic.name, index) in self.partitions or self.node_id not in pstate.replicas:
                 continue
             plog = self.logs.get_or_create_log(TopicPartition(topic.name, index), tid)
-            self.partitions[(topic.name, index)] = Partition(topic.name, index, plog, pstate, config)
+            part = Partition(topic.name, index, plog, pstate, config)
+            self.partitions[(topic.name, index)] = part
+            part.is_leader = pstate.leader == self.node_id
+            if len(pstate.replicas) > 1:
+                self.replicas.apply(topic.name, index, pstate)
 
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
     def live_brokers(self) -> list[Node]:
-        return [Node(self.node_id, self.advertised_host, self.advertised_port, self.config.broker_rack)]
+        me = Node(self.node_id, self.advertised_host, self.advertised_port, self.config.broker_rack)
+        if not self.replicas.brokers:
+            return [me]
+        return sorted([me, *(Node(i, h, p) for i, (h, p) in self.replicas.brokers.items())], key=lambda n: n.node_id)
 
     def listen_address(self) -> tuple[str, int]:
         ep = self.config.listeners[0]
@@ -148,11 +157,17 @@ class BrokerState:
     def delete_topic(self, name: str) -> None:
         topic = self.cluster.delete_topic(name)
         for index in range(len(topic.partitions)):
-            part = self.partitions.pop((name, index), None)
+            self.stop_replica(name, index, delete=True)
+        log.info("Deleted topic %s", name)
+
+    def stop_replica(self, topic: str, index: int, *, delete: bool) -> None:
+        """Stop leading/following a partition; with ``delete`` also drop it and its log (Kafka's StopReplica)."""
+        self.replicas.stop_replica(topic, index)
+        if delete:
+            part = self.partitions.pop((topic, index), None)
             if part is not None:
                 part.wake()
-            self.logs.delete_log(TopicPartition(name, index))
-        log.info("Deleted topic %s", name)
+            self.logs.delete_log(TopicPartition(topic, index))
 
     def add_partitions(self, name: str, assignment: list[list[int]]) -> None:
         self.cluster.add_partitions(name, assignment)
@@ -239,9 +254,18 @@ class BrokerState:
             (c.log_flush_start_offset_checkpoint_interval_ms, self.logs.checkpoint_log_start_offsets),
         ]
         last = {i: time.monotonic() for i in range(len(schedule) + 1)}
+        self.replicas.start()
+        try:
+            await self._housekeeping_loop(schedule, last)
+        finally:
+            await self.replicas.close()
+
+    async def _housekeeping_loop(self, schedule: list[tuple[int, Callable[..., None]]], last: dict[int, float]) -> None:
+        c = self.config
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
+            self.replicas.check_isr()
             for i, (interval_ms, task) in enumerate(schedule):
                 if (now - last[i]) * 1000 >= interval_ms:
                     last[i] = now
@@ -258,5 +282,8 @@ class BrokerState:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            for part in self.partitions.values():  # producer-state snapshots at the log end (d.8)
+                if getattr(part, "is_leader", True):  # a follower's table misses replicated batches
+                    part.producers.take_snapshot()
             self.logs.close()
             log.info("Log dirs closed cleanly (%s)", ",".join(os.path.basename(d) for d in self.logs.log_dirs))

@@ -10,6 +10,11 @@ offset outside [log start, log end] -> OFFSET_OUT_OF_RANGE.  Reads stop at the h
 response's ``max_bytes``, except that the first partition with data always gets one whole batch
 (so a batch larger than the limits still makes progress).  If fewer than ``min_bytes`` are ready
 the request waits (without polling) for an append to one of its partitions or ``max_wait_ms``.
+Followers (``replica_id`` >= 0, in ``replica_state`` from v15) read up to the log end instead of
+the HW; their fetch offset tells the leader their log end (ReplicaManager.on_follower_fetch), and
+from v12 a ``last_fetched_epoch`` that diverged from the leader's log gets a ``diverging_epoch``
+(the leader's end of that epoch) instead of records.  A broker that is not the leader answers
+NOT_LEADER_OR_FOLLOWER.
 Notes: no incremental fetch sessions: session id 0 tells clients to keep sending full requests
 (KIP-227 allows it); an epoch >= 1 for an unknown session -> FETCH_SESSION_ID_NOT_FOUND.
 """
@@ -48,6 +53,7 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
     waitables: list[Any] = []
     topics: list[R.FetchableTopicResponse] = []
     committed = v >= 4 and req.isolation_level == READ_COMMITTED
+    replica_id = req.replica_id if v <= 14 else req.replica_state.replica_id
     for ft in req.topics:
         if v >= 13:
             state = b.cluster.topic_by_id(ft.topic_id)
@@ -61,7 +67,15 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
                 unknown = errors.UNKNOWN_TOPIC_ID if v >= 13 else errors.UNKNOWN_TOPIC_OR_PARTITION
                 parts.append(_error(fp.partition, unknown))
                 continue
-            epoch_error = part.check_leader_epoch(fp.current_leader_epoch)
+            epoch_error = (part.check_leader_epoch(fp.current_leader_epoch) if part.is_leader
+                           else errors.NOT_LEADER_OR_FOLLOWER)
+            if epoch_error is None and replica_id >= 0:
+                if v >= 12 and fp.last_fetched_epoch >= 0:
+                    diverging = _diverging(part, fp.last_fetched_epoch, fp.fetch_offset)
+                    if diverging is not None:
+                        parts.append(diverging)
+                        continue
+                epoch_error = b.replicas.on_follower_fetch(part, replica_id, fp.fetch_offset)
             if epoch_error is not None:
                 parts.append(_error(fp.partition, epoch_error))
                 continue
@@ -70,7 +84,8 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
             try:
                 read = part.read_for_fetch(
                     fp.fetch_offset, max(limit, 0), committed=committed,
-                    min_one_batch=not first_batch_given, legacy_magic=(None if v >= 4 else (1 if v >= 2 else 0)))
+                    min_one_batch=not first_batch_given, legacy_magic=(None if v >= 4 else (1 if v >= 2 else 0)),
+                    to_log_end=replica_id >= 0)
             except errors.KafkaError as e:
                 parts.append(_error(fp.partition, e.error))
                 continue
@@ -86,6 +101,16 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
                 records=read.records if read.records is not None else b""))
         topics.append(R.FetchableTopicResponse(topic=name or "", topic_id=ft.topic_id, partitions=parts))
     return topics, total, waitables
+
+
+def _diverging(part: Any, last_fetched_epoch: int, fetch_offset: int) -> R.PartitionData | None:
+    """KIP-595 style divergence check: the follower's last epoch ends earlier here (or is unknown)."""
+    epoch, end = part.end_offset_for_epoch(last_fetched_epoch)
+    if epoch < 0 or (epoch == last_fetched_epoch and end >= fetch_offset):
+        return None
+    return R.PartitionData(partition_index=part.index, error_code=0, high_watermark=part.high_watermark,
+                           last_stable_offset=part.last_stable_offset, log_start_offset=part.log_start_offset,
+                           diverging_epoch=R.EpochEndOffset(epoch=epoch, end_offset=end), records=b"")
 
 
 async def handle(ctx: RequestContext, req: messages.FetchRequest) -> messages.FetchResponse:

@@ -34,7 +34,8 @@ async def handle(
             if part is None:
                 parts.append(R.EpochEndOffset(error_code=errors.UNKNOWN_TOPIC_OR_PARTITION.code, partition=p.partition))
                 continue
-            epoch_error = part.check_leader_epoch(p.current_leader_epoch if ctx.version >= 2 else -1)
+            epoch_error = (part.check_leader_epoch(p.current_leader_epoch if ctx.version >= 2 else -1)
+                           if part.is_leader else errors.NOT_LEADER_OR_FOLLOWER)
             if epoch_error is not None:
                 parts.append(R.EpochEndOffset(error_code=epoch_error.code, partition=p.partition))
                 continue

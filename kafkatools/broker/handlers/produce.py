@@ -7,7 +7,10 @@ validated at the header level (size, magic, CRC-32C, counts; no per-record decod
 appended as opaque bytes with only the base offset and leader epoch patched (Partition.append).
 acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS); acks=0 gets no response at all; acks=-1
 needs the ISR to hold ``min.insync.replicas`` (NOT_ENOUGH_REPLICAS).  Idempotent batches go
-through the producer-state checks (duplicates answer with the original offsets).
+through the producer-state checks (duplicates answer with the original offsets).  A follower
+answers NOT_LEADER_OR_FOLLOWER.  With acks=-1 on a replicated partition the answer waits until the
+high watermark covers the batch (replication/delayed_produce.py: NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+REQUEST_TIMED_OUT after ``timeout_ms``).
 Notes: transactional produce is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED until
 transactions exist; record-level errors (v8+) are reported for the batch that failed.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from kafkatools import errors
 from kafkatools.broker.context import RequestContext
+from kafkatools.broker.replication.delayed_produce import PendingAck, await_acks
 from kafkatools.codec import messages
 
 API_KEY = 0
@@ -34,6 +38,7 @@ async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.
     acks = req.acks
     responses: list[messages.ProduceResponse.TopicProduceResponse] = []
     bad_acks = acks not in (-1, 0, 1)
+    pending: list[tuple[messages.ProduceResponse.PartitionProduceResponse, PendingAck]] = []
     for topic in req.topic_data:
         parts: list[messages.ProduceResponse.PartitionProduceResponse] = []
         for pd in topic.partition_data:
@@ -49,15 +54,26 @@ async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.
             if part is None:
                 parts.append(_partition_error(pd.index, errors.UNKNOWN_TOPIC_OR_PARTITION))
                 continue
+            if not part.is_leader:
+                parts.append(_partition_error(pd.index, errors.NOT_LEADER_OR_FOLLOWER))
+                continue
             try:
                 result = part.append_from_client(pd.records, acks=acks, legacy=ctx.version < 3)
             except errors.KafkaError as e:
                 parts.append(_partition_error(pd.index, e.error, e.message))
                 continue
-            parts.append(R.PartitionProduceResponse(
+            answer = R.PartitionProduceResponse(
                 index=pd.index, error_code=0, base_offset=result.base_offset,
-                log_append_time_ms=result.log_append_time, log_start_offset=result.log_start_offset))
+                log_append_time_ms=result.log_append_time, log_start_offset=result.log_start_offset)
+            if acks == -1 and part.high_watermark <= result.last_offset:
+                pending.append((answer, PendingAck(part, result.last_offset + 1, part.leader_epoch)))
+            parts.append(answer)
         responses.append(R.TopicProduceResponse(name=topic.name, partition_responses=parts))
+    if pending:
+        await await_acks([p for _, p in pending], req.timeout_ms / 1000, b.wait_for_appends)
+        for answer, p in pending:
+            if p.error is not None:
+                answer.error_code = p.error.code
     if acks == 0:
         return None
     return R(responses=responses)
