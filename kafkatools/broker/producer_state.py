@@ -8,18 +8,39 @@ same window.  Checks, in Kafka's order: an older epoch -> INVALID_PRODUCER_EPOCH
 must start at sequence 0; a known batch -> duplicate; otherwise the first sequence must follow
 the last one (wrapping at Int32.MAX) -> else OUT_OF_ORDER_SEQUENCE_NUMBER; an unknown producer
 must start at 0 -> else UNKNOWN_PRODUCER_ID.
+
+Surviving restarts (Kafka's ``ProducerStateManager``): ``ProducerStates.load(log)`` binds the table
+to a partition log, restores the newest valid ``.snapshot`` at or below the log end and replays the
+v2 batch headers after it (headers only, records are never decoded), then forgets producers whose
+last batch lies below the log start.  A snapshot stores only each producer's last batch, so after a
+restart the window holds that batch plus whatever the replay found.  A bound table writes a
+snapshot when it sees the log roll a segment (named by the new segment's base offset, state as of
+that offset) and at clean shutdown (``take_snapshot``), keeping the two newest.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from kafkatools import errors
+from kafkatools.storage import producer_snapshot as snap
+from kafkatools.storage.errors import StorageError
+from kafkatools.wire import batch as wb
+
+if TYPE_CHECKING:
+    from kafkatools.storage.log import PartitionLog
+
+log = logging.getLogger("kafkatools.broker")
 
 WINDOW = 5
 INT32_MAX = 0x7FFFFFFF
+SNAPSHOTS_KEPT = 2
+_SCAN_CHUNK = 1 << 16
+_MIN_ENTRY = wb.LOG_OVERHEAD + 5  # offset, size, and enough of the entry to see its magic
 
 
 class BatchMeta(NamedTuple):
@@ -49,6 +70,9 @@ class ProducerStates:
 
     def __init__(self) -> None:
         self.producers: dict[int, ProducerEntry] = {}
+        self._log: PartitionLog | None = None  # set by load(): snapshots are written next to this log
+        self._segment_base = -1  # the active segment's base offset when last looked at
+        self._dirty = True  # state differs from the newest snapshot file
 
     def check(self, producer_id: int, epoch: int, first_seq: int, last_seq: int) -> BatchMeta | None:
         """Validate an incoming batch; returns the original BatchMeta when it is a duplicate.
@@ -85,11 +109,163 @@ class ProducerStates:
         return None
 
     def record(self, producer_id: int, epoch: int, meta: BatchMeta) -> None:
+        if self._log is not None:
+            self._dirty = True
+            base = self._log.active_segment.base_offset
+            if base > self._segment_base:
+                # The append that brought ``meta`` rolled the log (possibly after appends without
+                # producer ids): the state right now is the state as of the new segment's base.
+                self._segment_base = base
+                self._write_snapshot(base)
         entry = self.producers.get(producer_id)
         if entry is None or epoch > entry.epoch:
             entry = ProducerEntry(epoch)
             self.producers[producer_id] = entry
         entry.batches.append(meta)
+
+    # -- snapshots and replay ----------------------------------------------------------------------
+    def replay(self, h: wb.BatchHeader) -> None:
+        """Apply one stored batch header as the produce path would have recorded it.
+
+        A batch at or below the producer's newest known offset is already in the table (replaying
+        twice is harmless)."""
+        if h.magic == wb.MAGIC_V2 and h.producer_id >= 0 and h.base_sequence >= 0 and not h.is_control:
+            entry = self.producers.get(h.producer_id)
+            if entry is not None and entry.batches and h.base_offset <= entry.batches[-1].last_offset:
+                return
+            self.record(h.producer_id, h.producer_epoch,
+                        BatchMeta(h.base_sequence, h.last_sequence, h.base_offset, h.last_offset, h.max_timestamp))
+
+    def replay_appended(self, records: bytes | bytearray | memoryview) -> None:
+        """Follower appends: replay the batches just written (their base offsets already assigned)."""
+        for pos, _size in wb.iter_entries(records):
+            if records[pos + wb.MAGIC_OFFSET] == wb.MAGIC_V2:
+                self.replay(wb.read_header(records, pos))
+
+    def snapshot_entries(self) -> list[snap.SnapshotEntry]:
+        """One entry per producer (its epoch and last batch), by producer id."""
+        out: list[snap.SnapshotEntry] = []
+        for pid in sorted(self.producers):
+            entry = self.producers[pid]
+            if entry.batches:
+                b = entry.batches[-1]
+                out.append(snap.SnapshotEntry(pid, entry.epoch, b.last_seq, b.last_offset,
+                                              b.last_offset - b.first_offset, b.timestamp))
+            else:
+                out.append(snap.SnapshotEntry(pid, entry.epoch, -1, -1, 0, -1))
+        return out
+
+    def restore(self, entries: Iterable[snap.SnapshotEntry]) -> None:
+        """Replace the table with a snapshot's producers (each with its last batch only)."""
+        self.producers = {}
+        for e in entries:
+            entry = ProducerEntry(e.producer_epoch)
+            if e.last_sequence >= 0 and e.last_offset >= 0:
+                first_seq = (e.last_sequence - e.offset_delta) % (INT32_MAX + 1)
+                entry.batches.append(BatchMeta(first_seq, e.last_sequence, e.last_offset - e.offset_delta,
+                                               e.last_offset, e.timestamp))
+            self.producers[e.producer_id] = entry
+
+    def drop_below(self, log_start_offset: int) -> None:
+        """Forget producers with no batch at or after the log start (their records are gone)."""
+        gone = [p for p, e in self.producers.items() if not e.batches or e.batches[-1].last_offset < log_start_offset]
+        for pid in gone:
+            del self.producers[pid]
+
+    @classmethod
+    def load(cls, plog: PartitionLog) -> ProducerStates:
+        """A table bound to ``plog``: newest valid snapshot <= log end, then replay of later batch headers."""
+        states = cls()
+        states._log = plog
+        states.reload()
+        return states
+
+    def reload(self) -> None:
+        """Rebuild from disk; also what to call after the bound log was truncated."""
+        plog = self._log
+        if plog is None:
+            raise ValueError("reload() needs a table created by ProducerStates.load(log)")
+        leo = plog.log_end_offset
+        snap.delete_snapshots_above(plog.directory, leo, plog.fs)
+
+        def corrupt(path: str, e: Exception) -> None:
+            log.warning("Ignoring producer snapshot %s: %s", path, e)
+
+        found = snap.load_newest(plog.directory, leo, plog.fs, corrupt)
+        self._log = None  # replay must not write snapshots
+        try:
+            start = 0
+            self.producers = {}
+            if found is not None:
+                start = found[0]
+                self.restore(found[1])
+            replayed = 0
+            for h in iter_log_headers(plog, start):
+                self.replay(h)
+                replayed += 1
+            self.drop_below(plog.log_start_offset)
+        finally:
+            self._log = plog
+        self._segment_base = plog.active_segment.base_offset
+        self._dirty = found is None or found[0] != leo or replayed > 0
+
+    def take_snapshot(self) -> str | None:
+        """Write ``<log end>.snapshot`` (clean shutdown) unless the newest one already says the same.
+
+        Never raises: a snapshot that cannot be written only costs a longer replay at the next start."""
+        plog = self._log
+        if plog is None or not self._dirty:
+            return None
+        if not self.producers and plog.log_end_offset == plog.segments[0].base_offset:
+            return None  # nothing to restore and nothing to replay
+        return self._write_snapshot(plog.log_end_offset)
+
+    def _write_snapshot(self, offset: int) -> str | None:
+        plog = self._log
+        assert plog is not None
+        self.drop_below(plog.log_start_offset)
+        try:
+            path = snap.write_snapshot(plog.directory, offset, self.snapshot_entries(), plog.fs)
+            snap.retain_newest(plog.directory, SNAPSHOTS_KEPT, plog.fs)
+        except (OSError, StorageError) as e:
+            log.warning("Could not write a producer snapshot at offset %d in %s: %s", offset, plog.directory, e)
+            return None
+        self._dirty = offset != plog.log_end_offset
+        return path
+
+
+def iter_log_headers(plog: PartitionLog, start_offset: int) -> Iterator[wb.BatchHeader]:
+    """Headers of the stored v2 batches whose last offset is >= ``start_offset``, reading headers only.
+
+    Segment files are read in 64 KiB windows at batch boundaries, so a large batch costs one read of
+    its first bytes, not of all of it.  Legacy (magic 0/1) entries are skipped; a partial trailing
+    entry ends the segment (recovery has already cut torn tails)."""
+    fs = plog.fs
+    for seg in list(plog.segments):
+        if seg.next_offset <= start_offset:
+            continue
+        f = fs.open(seg.log_path, create=False)
+        try:
+            end, pos = int(seg.size), 0
+            window, wpos = b"", 0
+            while end - pos >= _MIN_ENTRY:
+                off = pos - wpos
+                if len(window) - off < wb.HEADER_SIZE and wpos + len(window) < end:
+                    window, wpos, off = fs.pread(f, min(_SCAN_CHUNK, end - pos), pos), pos, 0
+                if len(window) - off < _MIN_ENTRY:
+                    break
+                size = wb.entry_size_at(window, off)
+                if size < _MIN_ENTRY or pos + size > end:
+                    break
+                if window[off + wb.MAGIC_OFFSET] == wb.MAGIC_V2:
+                    if len(window) - off < wb.HEADER_SIZE:
+                        break
+                    h = wb.read_header(window, off)
+                    if h.last_offset >= start_offset:
+                        yield h
+                pos += size
+        finally:
+            fs.close(f)
 
 
 class ProducerIdAllocator:
