@@ -58,6 +58,7 @@ class ReplicaFetcher:
         self._conn: BrokerConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self._stopping = False
 
     def add(self, key: Key, part: Partition, leader_epoch: int) -> None:
         self.partitions[key] = FetchState(part, leader_epoch)
@@ -77,12 +78,14 @@ class ReplicaFetcher:
         self._task = loop.create_task(self._run(), name=f"replica-fetcher-{self.leader_id}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        """Stop: closing the connection first fails the request in flight, so the loop sees it and ends."""
+        self._stopping = True
+        self._changed.set()
         await self._disconnect()
+        task, self._task = self._task, None
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 2.0)
 
     async def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
@@ -94,7 +97,7 @@ class ReplicaFetcher:
         return self.manager.config.replica_fetch_backoff_ms / 1000
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             if not self.partitions:
                 self._changed.clear()
                 await self._changed.wait()
@@ -106,6 +109,8 @@ class ReplicaFetcher:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # connection trouble, leader restarting: back off and reconnect
+                if self._stopping:
+                    return
                 log.info("[ReplicaFetcher broker=%d leader=%d] %s: %s; retrying", self.manager.node_id,
                          self.leader_id, type(e).__name__, e)
                 await self._disconnect()

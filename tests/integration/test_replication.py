@@ -1,0 +1,142 @@
+"""Replication between in-process brokers: acks=all, catch-up, failover truncation, ISR shrink, min ISR."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from kafkatools import errors
+from tests.integration.replication_cluster import Cluster, epochs, eventually, log_bytes, produce
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(coro_fn):  # type: ignore[no-untyped-def]
+    asyncio.run(coro_fn())
+
+
+def test_acks_all_through_confluent_kafka_and_identical_replicas(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 3).start()
+        try:
+            cluster.create_topic("orders", [0, 1, 2], {"min.insync.replicas": "2"})
+            cluster.assign("orders", leader=0, epoch=1, replicas=[0, 1, 2], isr=[0, 1, 2])
+            leader = cluster.nodes[0]
+            results: list[object] = []
+
+            def send() -> None:
+                p = Producer({"bootstrap.servers": leader.bootstrap, "acks": "all", "linger.ms": 5,
+                              "enable.idempotence": False})
+                for i in range(300):
+                    p.produce("orders", b"m%03d" % i, partition=0, on_delivery=lambda e, m: results.append(e))
+                assert p.flush(30) == 0, "messages still in flight after 30 s"
+
+            await asyncio.to_thread(send)
+            assert len(results) == 300 and all(e is None for e in results), results[:3]
+            parts = [n.partition("orders") for n in cluster.nodes.values()]
+            await eventually(lambda: all(p.log_end_offset == 300 and p.high_watermark == 300 for p in parts),
+                             "every replica at log end and HW 300")
+            assert log_bytes(parts[1]) == log_bytes(parts[0]) == log_bytes(parts[2])
+            assert epochs(parts[0]) == epochs(parts[1]) == epochs(parts[2]) == [(1, 0)]
+            assert parts[0].state.isr == [0, 1, 2]
+            # the followers refuse clients
+            refused = await produce(cluster.nodes[1], "orders", [b"x"], acks=1)
+            assert refused.error_code == errors.NOT_LEADER_OR_FOLLOWER.code
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_failover_truncates_the_old_leaders_uncommitted_tail(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 3).start()
+        try:
+            cluster.create_topic("t", [0, 1, 2])
+            cluster.assign("t", leader=0, epoch=1, replicas=[0, 1, 2], isr=[0, 1, 2])
+            ok = await produce(cluster.nodes[0], "t", [b"a%d" % i for i in range(10)], acks=-1)
+            assert ok.error_code == 0 and ok.base_offset == 0
+            # brokers 1 and 2 lose the leader: broker 0 goes on alone and appends an uncommitted tail
+            cluster.controller.offline.add(0)
+            for b in (1, 2):
+                cluster.nodes[b].state.stop_replica("t", 0, delete=False)
+            tail = await produce(cluster.nodes[0], "t", [b"lost%d" % i for i in range(5)], acks=1)
+            assert tail.error_code == 0 and tail.base_offset == 10
+            old = cluster.nodes[0].partition("t")
+            assert old.log_end_offset == 15 and old.high_watermark == 10
+            # the controller elects broker 1 in epoch 2; it takes new writes from offset 10
+            cluster.assign("t", leader=1, epoch=2, replicas=[0, 1, 2], isr=[1, 2])
+            new = await produce(cluster.nodes[1], "t", [b"b%d" % i for i in range(3)], acks=-1)
+            assert new.error_code == 0 and new.base_offset == 10
+            # broker 0 comes back as a follower: OffsetForLeaderEpoch(1) -> 10, so offsets 10-14 go
+            cluster.controller.offline.discard(0)
+            cluster.assign("t", leader=1, epoch=2, replicas=[0, 1, 2], isr=[1, 2], to=[0])
+            parts = [n.partition("t") for n in cluster.nodes.values()]
+            await eventually(lambda: all(p.log_end_offset == 13 for p in parts) and parts[1].state.isr == [1, 2, 0],
+                             "old leader truncated, caught up and back in the ISR")
+            await eventually(lambda: all(p.high_watermark == 13 for p in parts), "HW 13 everywhere")
+            assert log_bytes(parts[0]) == log_bytes(parts[1]) == log_bytes(parts[2])
+            assert epochs(parts[0]) == epochs(parts[1]) == [(1, 0), (2, 10)]
+            assert b"lost" not in log_bytes(parts[0])
+            assert not parts[0].is_leader and parts[1].is_leader
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_isr_shrinks_then_not_enough_replicas_then_rejoin(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 3, {"replica.lag.time.max.ms": "1000"}).start()
+        try:
+            cluster.create_topic("s", [0, 1, 2], {"min.insync.replicas": "2"})
+            cluster.assign("s", leader=0, epoch=1, replicas=[0, 1, 2], isr=[0, 1, 2])
+            leader = cluster.nodes[0].partition("s")
+            assert (await produce(cluster.nodes[0], "s", [b"x"], acks=-1)).error_code == 0
+            # broker 2 stops fetching: after replica.lag.time.max.ms behind, it leaves the ISR
+            cluster.controller.offline.add(2)
+            cluster.nodes[2].state.stop_replica("s", 0, delete=False)
+            assert (await produce(cluster.nodes[0], "s", [b"y"], acks=1)).error_code == 0
+            await eventually(lambda: leader.state.isr == [0, 1], "ISR [0, 1] on the leader")
+            assert cluster.controller.states[("s", 0)].isr == [0, 1]
+            assert cluster.nodes[1].partition("s").state.isr == [0, 1]
+            assert (await produce(cluster.nodes[0], "s", [b"z"], acks=-1)).error_code == 0
+            # broker 1 stops too: ISR [0] < min.insync.replicas=2
+            cluster.controller.offline.add(1)
+            cluster.nodes[1].state.stop_replica("s", 0, delete=False)
+            assert (await produce(cluster.nodes[0], "s", [b"w"], acks=1)).error_code == 0
+            await eventually(lambda: leader.state.isr == [0], "ISR [0] on the leader")
+            refused = await produce(cluster.nodes[0], "s", [b"nope"], acks=-1)
+            assert refused.error_code == errors.NOT_ENOUGH_REPLICAS.code
+            before = leader.log_end_offset
+            assert (await produce(cluster.nodes[0], "s", [b"one"], acks=1)).error_code == 0
+            assert leader.log_end_offset == before + 1
+            # both come back: they catch up and rejoin, acks=all works again
+            cluster.controller.offline.clear()
+            cluster.assign("s", leader=0, epoch=1, replicas=[0, 1, 2], isr=[0], to=[1, 2])
+            await eventually(lambda: sorted(leader.state.isr) == [0, 1, 2], "ISR back to [0, 1, 2]")
+            ok = await produce(cluster.nodes[0], "s", [b"back"], acks=-1)
+            assert ok.error_code == 0
+            parts = [n.partition("s") for n in cluster.nodes.values()]
+            await eventually(lambda: all(p.log_end_offset == leader.log_end_offset for p in parts), "caught up")
+            assert log_bytes(parts[0]) == log_bytes(parts[1]) == log_bytes(parts[2])
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_acks_all_times_out_when_the_isr_follower_is_gone(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2).start()
+        try:
+            cluster.create_topic("q", [0, 1])
+            cluster.assign("q", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            assert (await produce(cluster.nodes[0], "q", [b"x"], acks=-1)).error_code == 0
+            cluster.controller.offline.add(1)
+            cluster.nodes[1].state.stop_replica("q", 0, delete=False)
+            late = await produce(cluster.nodes[0], "q", [b"y"], acks=-1, timeout_ms=300)
+            assert late.error_code == errors.REQUEST_TIMED_OUT.code and late.base_offset == 1
+        finally:
+            await cluster.stop()
+    run(go)
