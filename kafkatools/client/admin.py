@@ -147,3 +147,29 @@ async def list_offsets(
                 offset = pr.offset if version >= 1 else (pr.old_style_offsets[0] if pr.old_style_offsets else -1)
                 out[(t.name, pr.partition_index)] = (pr.error_code, offset, pr.timestamp)
     return out
+
+
+async def describe_many_configs(
+    client: KafkaClient, resource_type: int, names: list[str], synonyms: bool = False
+) -> dict[str, list[ConfigEntry]]:
+    """Configs of several resources in one request; a resource that failed raises its error."""
+    if not names:
+        return {}
+    R = messages.DescribeConfigsRequest
+    conn = await client.any_connection()
+    resp: messages.DescribeConfigsResponse = await conn.request(R(
+        resources=[R.DescribeConfigsResource(resource_type=resource_type, resource_name=n, configuration_keys=None)
+                   for n in names], include_synonyms=synonyms))
+    out: dict[str, list[ConfigEntry]] = {}
+    for result in resp.results:
+        raise_for(result.error_code, result.error_message, f"resource {result.resource_name}")
+        out[result.resource_name] = [
+            ConfigEntry(c.name, c.value, c.config_source, c.read_only, c.is_sensitive,
+                        tuple((s.name, s.value, s.source) for s in c.synonyms)) for c in result.configs]
+    return out
+
+
+async def api_versions(client: KafkaClient, node_id: int) -> dict[int, tuple[int, int]]:
+    """The ``api key -> (min, max)`` table the broker advertised when the connection was opened."""
+    conn = await client.connection(node_id)
+    return dict(conn.versions)
