@@ -105,9 +105,9 @@ class BrokerState:
             plog = self.logs.get_or_create_log(TopicPartition(topic.name, index), tid)
             part = Partition(topic.name, index, plog, pstate, config)
             self.partitions[(topic.name, index)] = part
-            part.is_leader = pstate.leader == self.node_id
-            if len(pstate.replicas) > 1:
-                self.replicas.apply(topic.name, index, pstate)
+            # A replicated partition takes no role until the controller applies one (ReplicaManager.apply):
+            # the stored state may be stale, and a stale leader must not accept writes.
+            part.is_leader = pstate.leader == self.node_id and len(pstate.replicas) <= 1
 
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))

@@ -56,19 +56,34 @@ class Cluster:
 
     async def start(self) -> Cluster:
         for i in range(self.size):
-            props = {"broker.id": str(i), "listeners": "PLAINTEXT://127.0.0.1:0",
-                     "log.dirs": str(self.root / f"broker-{i}"), "offsets.topic.replication.factor": "1",
-                     "replica.fetch.wait.max.ms": "100", "replica.fetch.backoff.ms": "50",
-                     "replica.high.watermark.checkpoint.interval.ms": "200", **self.overrides}
-            state = BrokerState.open(load_config(props))
-            conns: set[asyncio.Task[None]] = set()
-            server = await asyncio.get_running_loop().create_server(
-                lambda s=state, c=conns: BrokerProtocol(s, c), "127.0.0.1", 0)  # type: ignore[misc]
-            node = Node(state, server, asyncio.create_task(state.housekeeping()), conns)
-            state.bound(node.port)
-            self.nodes[i] = node
-            self.controller.register(state.replicas, "127.0.0.1", node.port)
+            await self.start_node(i)
         return self
+
+    async def start_node(self, i: int) -> Node:
+        props = {"broker.id": str(i), "listeners": "PLAINTEXT://127.0.0.1:0",
+                 "log.dirs": str(self.root / f"broker-{i}"), "offsets.topic.replication.factor": "1",
+                 "replica.fetch.wait.max.ms": "100", "replica.fetch.backoff.ms": "50",
+                 "replica.high.watermark.checkpoint.interval.ms": "200", **self.overrides}
+        state = BrokerState.open(load_config(props))
+        conns: set[asyncio.Task[None]] = set()
+        server = await asyncio.get_running_loop().create_server(
+            lambda s=state, c=conns: BrokerProtocol(s, c), "127.0.0.1", 0)  # type: ignore[misc]
+        node = Node(state, server, asyncio.create_task(state.housekeeping()), conns)
+        state.bound(node.port)
+        self.nodes[i] = node
+        self.controller.register(state.replicas, "127.0.0.1", node.port)
+        return node
+
+    async def stop_node(self, i: int) -> None:
+        node = self.nodes.pop(i)
+        node.server.close()
+        node.housekeeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await node.housekeeping
+        for t in list(node.connections):
+            t.cancel()
+        node.state.close()
+        self.controller.managers.pop(i, None)
 
     def create_topic(self, name: str, replicas: list[int], configs: dict[str, str] | None = None) -> None:
         for node in self.nodes.values():
@@ -80,14 +95,8 @@ class Cluster:
         assert all(e is None for e in outcome.values()), outcome
 
     async def stop(self) -> None:
-        for node in self.nodes.values():
-            node.server.close()
-            node.housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await node.housekeeping
-            for t in list(node.connections):
-                t.cancel()
-            node.state.close()
+        for i in list(self.nodes):
+            await self.stop_node(i)
 
 
 async def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:

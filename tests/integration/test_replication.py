@@ -9,6 +9,8 @@ import pytest
 from confluent_kafka import Producer
 
 from kafkatools import errors
+from kafkatools.client.connection import BrokerConnection
+from kafkatools.codec import messages
 from tests.integration.replication_cluster import Cluster, epochs, eventually, log_bytes, produce
 
 pytestmark = pytest.mark.timeout(120)
@@ -137,6 +139,91 @@ def test_acks_all_times_out_when_the_isr_follower_is_gone(tmp_path: Path) -> Non
             cluster.nodes[1].state.stop_replica("q", 0, delete=False)
             late = await produce(cluster.nodes[0], "q", [b"y"], acks=-1, timeout_ms=300)
             assert late.error_code == errors.REQUEST_TIMED_OUT.code and late.base_offset == 1
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_restarted_follower_starts_from_checkpointed_hw_and_catches_up(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 3).start()
+        try:
+            cluster.create_topic("h", [0, 1, 2])
+            cluster.assign("h", leader=0, epoch=1, replicas=[0, 1, 2], isr=[0, 1, 2])
+            assert (await produce(cluster.nodes[0], "h", [b"v%d" % i for i in range(40)], acks=-1)).error_code == 0
+            await eventually(lambda: cluster.nodes[2].partition("h").high_watermark == 40, "follower HW 40")
+            cluster.controller.offline.add(2)
+            await cluster.stop_node(2)
+            checkpoint = (tmp_path / "broker-2" / "replication-offset-checkpoint").read_text().split("\n")
+            assert "h 0 40" in checkpoint
+            assert (await produce(cluster.nodes[0], "h", [b"w%d" % i for i in range(7)], acks=1)).error_code == 0
+            node = await cluster.start_node(2)
+            part = node.partition("h")
+            assert part.high_watermark == 40 and part.log_end_offset == 40
+            assert not part.is_leader  # no role until the controller says
+            cluster.controller.offline.discard(2)
+            cluster.assign("h", leader=0, epoch=1, replicas=[0, 1, 2], isr=cluster.controller.states[("h", 0)].isr,
+                           to=[2])
+            leader = cluster.nodes[0].partition("h")
+            await eventually(lambda: part.log_end_offset == 47 and part.high_watermark == 47, "restarted replica at 47")
+            assert log_bytes(part) == log_bytes(leader)
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_follower_behind_the_leaders_log_start_restarts_there(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2, {"replica.lag.time.max.ms": "500"}).start()
+        try:
+            cluster.create_topic("d", [0, 1])
+            cluster.assign("d", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            assert (await produce(cluster.nodes[0], "d", [b"a", b"b"], acks=-1)).error_code == 0
+            cluster.controller.offline.add(1)
+            cluster.nodes[1].state.stop_replica("d", 0, delete=False)
+            assert (await produce(cluster.nodes[0], "d", [b"c%d" % i for i in range(6)], acks=1)).error_code == 0
+            leader = cluster.nodes[0].partition("d")
+            await eventually(lambda: leader.state.isr == [0], "ISR [0]")
+            assert leader.high_watermark == 8
+            assert leader.delete_records_before(6) == 6  # the follower (log end 2) is now below the log start
+            cluster.controller.offline.discard(1)
+            cluster.assign("d", leader=0, epoch=1, replicas=[0, 1], isr=[0], to=[1])
+            follower = cluster.nodes[1].partition("d")
+            await eventually(lambda: follower.log_start_offset == 6 and follower.log_end_offset == 8,
+                             "follower restarted at the leader's log start and caught up")
+            await eventually(lambda: leader.state.isr == [0, 1], "ISR [0, 1]")
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_follower_fetch_with_diverged_epoch_gets_diverging_epoch(tmp_path: Path) -> None:
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2).start()
+        try:
+            cluster.create_topic("v", [0, 1])
+            cluster.assign("v", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            assert (await produce(cluster.nodes[0], "v", [b"a"] * 4, acks=-1)).error_code == 0
+            cluster.assign("v", leader=0, epoch=3, replicas=[0, 1], isr=[0, 1])
+            assert (await produce(cluster.nodes[0], "v", [b"b"] * 2, acks=-1)).error_code == 0
+            conn = BrokerConnection("127.0.0.1", cluster.nodes[0].port)
+            await conn.connect()
+            try:
+                F = messages.FetchRequest
+                req = F(replica_id=1, max_wait_ms=0, min_bytes=0, topics=[F.FetchTopic(topic="v", partitions=[
+                    F.FetchPartition(partition=0, current_leader_epoch=3, fetch_offset=5, last_fetched_epoch=2,
+                                     partition_max_bytes=1 << 20)])])
+                resp = await conn.request(req, version=12)
+                p = resp.responses[0].partitions[0]
+                assert p.error_code == 0 and len(p.records or b"") == 0
+                assert (p.diverging_epoch.epoch, p.diverging_epoch.end_offset) == (1, 4)
+                # not a replica of the partition: refused
+                req.replica_id = 7
+                req.topics[0].partitions[0].last_fetched_epoch = 3
+                resp = await conn.request(req, version=12)
+                assert resp.responses[0].partitions[0].error_code == errors.NOT_LEADER_OR_FOLLOWER.code
+            finally:
+                await conn.close()
         finally:
             await cluster.stop()
     run(go)

@@ -8,9 +8,10 @@ appended as is (offsets and epochs from the leader; storage records the epochs i
 leader-epoch cache); the follower HW becomes min(leader HW, own log end).
 
 Errors: OFFSET_OUT_OF_RANGE restarts the log at the leader's log start when the follower is behind
-it, else truncates to the leader's log end (ListOffsets); NOT_LEADER_OR_FOLLOWER, FENCED /
-UNKNOWN_LEADER_EPOCH and unknown partitions back off for ``replica.fetch.backoff.ms`` and retry
-with whatever state the controller has applied meanwhile.  Connection failures back off likewise.
+it (at the base of the batch holding it, when DeleteRecords left it mid-batch), else truncates to the
+leader's log end (ListOffsets); NOT_LEADER_OR_FOLLOWER, FENCED / UNKNOWN_LEADER_EPOCH and
+unknown partitions back off for ``replica.fetch.backoff.ms`` and retry with whatever state the
+controller has applied meanwhile.  Connection failures back off likewise.
 Fetch is capped at v12 so that topics go by name (brokers' topic ids come from the controller).
 """
 
@@ -27,6 +28,8 @@ from kafkatools import errors
 from kafkatools.broker.replication.truncation import decide_truncation
 from kafkatools.client.connection import BrokerConnection
 from kafkatools.codec import messages
+from kafkatools.storage.entries import entry_info
+from kafkatools.storage.errors import InvalidOffsetError
 
 if TYPE_CHECKING:
     from kafkatools.broker.partition import Partition
@@ -227,10 +230,23 @@ class ReplicaFetcher:
             return
         records = p.records
         if records is not None and len(records):
-            plog.append_as_follower(records)
+            self._append(plog, records)
         plog.high_watermark = min(p.high_watermark, plog.log_end_offset)
         if 0 <= plog.log_start_offset < p.log_start_offset <= plog.log_end_offset:
             plog.advance_log_start_offset(p.log_start_offset)
+
+    def _append(self, plog: Any, records: Any) -> None:
+        """append_as_follower, plus Kafka's one exception: an empty log restarted at a log start that falls
+        inside the first batch (DeleteRecords on the leader) restarts at that batch's base offset instead."""
+        try:
+            plog.append_as_follower(records)
+        except InvalidOffsetError:
+            first = entry_info(memoryview(records), 0, 0)
+            leo = plog.log_end_offset
+            if first is None or leo != plog.log_start_offset or not first.base_offset < leo <= first.last_offset:
+                raise
+            plog.truncate_fully_and_start_at(first.base_offset)
+            plog.append_as_follower(records)
 
     async def _out_of_range(self, conn: BrokerConnection, topic: str, st: FetchState) -> None:
         """Kafka's handleOutOfRangeError: the leader's log end and log start decide where to restart."""
