@@ -193,7 +193,8 @@ def test_api_version_lines() -> None:
     assert version_lines(broker, ours) == [
         "Produce(0): 0 to 9 [usable: 9]", "Metadata(3): 0 to 2 [unusable: node too old]",
         "OffsetDelete(47): 0 [usable: 0]", "DescribeUserScramCredentials(50): UNSUPPORTED", "UNKNOWN(99): 1 to 3"]
-    assert render_node("h", 1, 0, None, ["A(0): 0", "B(1): 1"]) == "h:1 (id: 0 rack: null) -> (\n\tA(0): 0,\n\tB(1): 1\n)\n"
+    expected = "h:1 (id: 0 rack: null) -> (\n\tA(0): 0,\n\tB(1): 1\n)\n"
+    assert render_node("h", 1, 0, None, ["A(0): 0", "B(1): 1"]) == expected
 
 
 # -- usage errors are one line, exit 1, no traceback --------------------------------------------------
