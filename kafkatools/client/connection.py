@@ -140,6 +140,9 @@ class BrokerConnection:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), self.request_timeout)
         except TimeoutError:
+            # the answer may still arrive (or the connection die) later: retrieve it so asyncio
+            # does not report an exception that nobody asked for
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise errors.KafkaError(
                 errors.REQUEST_TIMED_OUT, f"{API_BY_KEY[api_key].name} to {self.address} timed out"
             ) from None

@@ -7,7 +7,9 @@ and timestamp of the record with the largest timestamp), -4 earliest-local and -
 (v8/v9; without tiered storage they mean earliest and "none" respectively), else the first offset
 whose timestamp is >= the given one (-1 offset when there is none).  v0 answers a list of offsets
 (``old_style_offsets``) as Kafka 0.8 did: the latest/earliest offset alone.
-Notes: a stale/future ``current_leader_epoch`` (v4+) -> FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH.
+Notes: a stale/future ``current_leader_epoch`` (v4+) -> FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH; a
+follower of the partition -> NOT_LEADER_OR_FOLLOWER; a replica asking (replica_id >= 0) for "latest" gets
+the log end offset, as a follower resolving OFFSET_OUT_OF_RANGE needs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ async def handle(ctx: RequestContext, req: messages.ListOffsetsRequest) -> messa
                 out.error_code = errors.UNKNOWN_TOPIC_OR_PARTITION.code
                 parts.append(out)
                 continue
+            if not part.is_leader:
+                out.error_code = errors.NOT_LEADER_OR_FOLLOWER.code
+                parts.append(out)
+                continue
             epoch_error = part.check_leader_epoch(p.current_leader_epoch if ctx.version >= 4 else -1)
             if epoch_error is not None:
                 out.error_code = epoch_error.code
@@ -44,7 +50,10 @@ async def handle(ctx: RequestContext, req: messages.ListOffsetsRequest) -> messa
                 continue
             ts = p.timestamp
             if ts == LATEST:
-                offset, found_ts = (part.last_stable_offset if committed else part.high_watermark), -1
+                if req.replica_id >= 0:  # a follower asks for the log end, not the high watermark
+                    offset, found_ts = part.log_end_offset, -1
+                else:
+                    offset, found_ts = (part.last_stable_offset if committed else part.high_watermark), -1
             elif ts in (EARLIEST, EARLIEST_LOCAL):
                 offset, found_ts = part.log_start_offset, -1
             elif ts == LATEST_TIERED:

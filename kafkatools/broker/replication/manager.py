@@ -102,7 +102,10 @@ class ReplicaManager:
     def _become_leader(self, key: Key, part: Partition, new_epoch: bool) -> None:
         self._stop_fetching(key)
         st = part.state
+        was_follower = not part.is_leader
         part.is_leader = True
+        if was_follower:  # the follower path does not track producers: rebuild them from the log
+            part.producers.reload()
         if new_epoch:
             part.log.leader_epoch_cache.assign(st.leader_epoch, part.log_end_offset)
         if len(st.replicas) <= 1 and st.isr == [self.node_id]:
