@@ -85,6 +85,9 @@ _ROWS = [
 ]
 
 TOPIC_CONFIGS: dict[str, TopicConfigDef] = {row.name: row for row in _ROWS}
+# Primary broker keys whose Kafka default is null (the value comes from another synonym, e.g.
+# log.retention.hours): DescribeConfigs lists no DEFAULT_CONFIG synonym for them (reference c.6).
+NULL_BROKER_DEFAULTS = frozenset({"log.retention.ms", "log.roll.ms", "log.roll.jitter.ms", "log.flush.interval.ms"})
 _TYPE_NAMES = {BOOLEAN: "BOOLEAN", STRING: "STRING", INT: "INT", LONG: "LONG", DOUBLE: "DOUBLE", LIST: "LIST"}
 _INT_RANGE = {INT: (-(2**31), 2**31 - 1), LONG: (-(2**63), 2**63 - 1)}
 
@@ -141,7 +144,7 @@ def describe(overrides: Mapping[str, str], broker_props: Mapping[str, str],
             synonyms.append((row.name, overrides[row.name], DYNAMIC_TOPIC_CONFIG))
         if row.synonym and row.synonym in broker_props:
             synonyms.append((row.synonym, broker_props[row.synonym].strip(), STATIC_BROKER_CONFIG))
-        if row.synonym:
+        if row.synonym and row.synonym not in NULL_BROKER_DEFAULTS:
             synonyms.append((row.synonym, row.default, DEFAULT_CONFIG))
         if row.name in overrides:
             value, source = overrides[row.name], DYNAMIC_TOPIC_CONFIG
