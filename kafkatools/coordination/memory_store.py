@@ -7,7 +7,8 @@ then CONNECTED with a new session id (kazoo reconnects the same way); ``suspend(
 ``resume(store)`` model a lost connection (operations raise ConnectionLossError meanwhile).
 
 Watches fire once, after the operation has finished and the lock is released, on the calling thread
--- so a callback may use the store.  Sequential names use the parent's cversion, formatted ``%010d``.
+-- so a callback may use the store.  Sequential names count the parent's child creations (deletions do not
+advance it, though they bump cversion -- as in ZooKeeper), formatted ``%010d``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class _Node:
     pzxid: int
     ephemeral_owner: int
     version: int = 0
-    cversion: int = 0
+    cversion: int = 0  # child creations + deletions (what Stat reports)
+    creations: int = 0  # child creations only: the next sequential suffix
     children: set[str] = field(default_factory=set)
 
     def stat(self) -> Stat:
@@ -101,7 +103,9 @@ class MemoryZooKeeper:
     # --- failure injection -------------------------------------------------------------------
 
     def expire(self, store: MemoryStore) -> None:
-        """Expire ``store``'s session; it then reconnects with a new session (LOST, then CONNECTED)."""
+        """Expire ``store``'s session as kazoo reports it: SUSPENDED, LOST, then CONNECTED on a new session."""
+        if not store._suspended:
+            store._notify(SessionState.SUSPENDED)
         self._end_session(store)
         store._notify(SessionState.LOST)
         if not store._closed:
@@ -151,13 +155,14 @@ class MemoryZooKeeper:
         if parent.ephemeral_owner:
             raise NoChildrenForEphemeralsError("ephemeral nodes cannot have children", parent_path)
         if sequential:
-            path = f"{path}{parent.cversion:010d}"
+            path = f"{path}{parent.creations:010d}"
         if path in self._nodes:
             raise NodeExistsError("znode already exists", path)
         zxid = self._next_zxid()
         self._nodes[path] = _Node(bytes(data), zxid, zxid, zxid, owner)
         parent.children.add(path.rsplit("/", 1)[1])
         parent.cversion += 1
+        parent.creations += 1
         parent.pzxid = zxid
         self._take(self._data_watches, path, WatchEvent(EventType.CREATED, path), pending)
         self._take(self._child_watches, parent_path, WatchEvent(EventType.CHILD, parent_path), pending)

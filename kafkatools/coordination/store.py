@@ -8,7 +8,7 @@ tests/integration/test_zookeeper_store.py against real ZooKeeper), so code writt
 Semantics are ZooKeeper's, stated here so the twin can copy them:
 
 * paths are absolute inside the store's chroot; ``create`` returns the created path (sequential
-  nodes get a 10-digit counter, taken from the parent's cversion);
+  nodes get a 10-digit counter: how many children the parent has had created, deletions not counted);
 * every write bumps the global zxid; ``Stat.czxid`` of a broker's ephemeral node is its broker epoch;
   ``version`` counts setData calls, ``cversion`` child creations and deletions;
 * ``version=-1`` means "any"; otherwise set/delete/check fail with BadVersionError unless it matches;
