@@ -66,6 +66,7 @@ class BrokerProtocol(asyncio.BufferedProtocol):
         self._tasks = tasks
         self._wakeup = asyncio.Event()
         self._closed = False
+        self._stopping = False
         self._reading_paused = False
         self._drained: asyncio.Future[None] | None = None
 
@@ -114,13 +115,22 @@ class BrokerProtocol(asyncio.BufferedProtocol):
             self._drained.set_result(None)
         self._drained = None
 
+    def close_when_idle(self) -> None:
+        """Broker shutdown: finish the requests already received, then close instead of waiting for more.
+
+        Without this an idle client connection (librdkafka keeps one open all the time) held a SIGTERM
+        stop for the whole shutdown grace period.
+        """
+        self._stopping = True
+        self._wakeup.set()
+
     # -- the request loop -----------------------------------------------------------------------
     async def _serve_loop(self) -> None:
         try:
             while True:
                 frame = self.frames.next_frame()
                 if frame is None:
-                    if self._closed:
+                    if self._closed or self._stopping:
                         return
                     if self._reading_paused and self.transport is not None:
                         self._reading_paused = False

@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import time
+import weakref
 from typing import Any
 
 from kafkatools.broker.connection import BrokerProtocol
@@ -61,10 +62,16 @@ async def _serve(state: BrokerState) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     connections: set[asyncio.Task[None]] = set()
+    protocols: weakref.WeakSet[BrokerProtocol] = weakref.WeakSet()
+
+    def accept() -> BrokerProtocol:
+        protocol = BrokerProtocol(state, connections)
+        protocols.add(protocol)
+        return protocol
+
     host, port = state.listen_address()
     try:
-        server = await loop.create_server(lambda: BrokerProtocol(state, connections), host or None, port,
-                                          reuse_address=True, backlog=1024)
+        server = await loop.create_server(accept, host or None, port, reuse_address=True, backlog=1024)
     except OSError as e:
         log.error("Exiting Kafka due to fatal exception during startup. Socket server failed to bind to "
                   "%s:%d: %s.", host, port, e)
@@ -80,6 +87,8 @@ async def _serve(state: BrokerState) -> int:
     housekeeping.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await housekeeping
+    for protocol in list(protocols):
+        protocol.close_when_idle()
     if connections:
         _, pending = await asyncio.wait(connections, timeout=SHUTDOWN_GRACE_SECONDS)
         for t in pending:
