@@ -17,7 +17,9 @@ directly; ``-daemon`` starts it detached with output appended to ``$LOG_DIR/zook
 
 Every JVM we start carries ``-Dkafkatools.daemon.name=zookeeper``; ``zookeeper-server-stop`` signals
 (``$SIGNAL``, default TERM) the QuorumPeerMain processes with that marker -- unlike Kafka's script,
-which signals every QuorumPeerMain, it leaves a system ZooKeeper service alone.
+which signals every QuorumPeerMain, it leaves a system ZooKeeper service alone.  It also accepts
+the properties file (Kafka's takes no argument) to stop only the ZooKeeper started with it, which
+lets tests and side-by-side ensembles stop one server without touching the others.
 """
 
 from __future__ import annotations
@@ -58,8 +60,10 @@ START_SPEC = StaticSpec(
     ),
 )
 STOP_SPEC = StaticSpec(
-    usage="zookeeper-server-stop",
-    description="Send SIGTERM (or $SIGNAL) to every ZooKeeper started by zookeeper-server-start.",
+    usage="zookeeper-server-stop [zookeeper.properties]",
+    description="Send SIGTERM (or $SIGNAL) to every ZooKeeper started by zookeeper-server-start "
+    "(only the one started with zookeeper.properties when it is given).",
+    positional="zookeeper.properties",
     options=(
         StaticOption("--version", None, "Print the version and exit."),
         StaticOption("--help", None, "Print this usage and exit."),
@@ -86,8 +90,9 @@ def find_java(environ: dict[str, str]) -> str:
     return java
 
 
-def find_installation(environ: dict[str, str] | None = None, debian_jars: Path = DEBIAN_JARS) -> Installation:
+def find_installation(environ: dict[str, str] | None = None, debian_jars: Path | None = None) -> Installation:
     env = dict(os.environ if environ is None else environ)
+    debian_jars = debian_jars or DEBIAN_JARS
     home = env.get("ZOOKEEPER_HOME")
     if home:
         root = Path(home)
@@ -171,8 +176,10 @@ def is_our_zookeeper(argv: list[str]) -> bool:
     return MAIN_CLASS in argv and MARKER in argv
 
 
-def find_zookeepers(proc: Path = PROC) -> list[int]:
-    """Pids of the ZooKeeper JVMs zookeeper-server-start started (visible in ``proc``)."""
+def find_zookeepers(proc: Path = PROC, config_file: str | None = None) -> list[int]:
+    """Pids of the ZooKeeper JVMs zookeeper-server-start started (visible in ``proc``), optionally only
+    the one whose configuration is ``config_file`` (compared as absolute paths)."""
+    wanted = str(Path(config_file).resolve()) if config_file else None
     found: list[int] = []
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -181,7 +188,8 @@ def find_zookeepers(proc: Path = PROC) -> list[int]:
             raw = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if is_our_zookeeper([a.decode(errors="replace") for a in raw.split(b"\0")]):
+        argv = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        if is_our_zookeeper(argv) and (wanted is None or argv[-1] == wanted):
             found.append(int(entry.name))
     return sorted(found)
 
@@ -197,11 +205,13 @@ def run_stop(argv: list[str], env: Env | None = None, proc: Path = PROC) -> int:
         if "--version" in argv:
             env.stdout.write(f"{__version__}\n")
             return ExitStatus.OK
-        if argv:
+        if argv and argv[0].startswith("-"):
             raise UsageError(f"{argv[0]} is not a recognized option")
+        if len(argv) > 1:
+            raise UsageError(f"Found non argument parameters: {','.join(argv[1:])}")
         sig = parse_signal(os.environ.get("SIGNAL"))
         signalled = 0
-        for pid in find_zookeepers(proc):
+        for pid in find_zookeepers(proc, argv[0] if argv else None):
             try:
                 os.kill(pid, sig)
                 signalled += 1
