@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -14,6 +15,11 @@ from kafkatools.cli._env import Env
 
 def env() -> Env:
     return Env(stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def text(stream: TextIO) -> str:
+    assert isinstance(stream, io.StringIO)
+    return stream.getvalue()
 
 
 def fake_java(tmp_path: Path) -> dict[str, str]:
@@ -73,25 +79,25 @@ def test_java_command_follows_kafka_run_class(tmp_path: Path) -> None:
 def test_start_usage(argv: list[str]) -> None:
     e = env()
     assert zs.run_start(argv, e) == 1
-    assert e.stderr.getvalue() == "USAGE: zookeeper-server-start [-daemon] zookeeper.properties\n"
+    assert text(e.stderr) == "USAGE: zookeeper-server-start [-daemon] zookeeper.properties\n"
 
 
 def test_start_help_and_bad_files(tmp_path: Path) -> None:
     e = env()
     assert zs.run_start(["--help"], e) == 0
-    assert e.stdout.getvalue().startswith("USAGE: zookeeper-server-start [-daemon] zookeeper.properties\n")
+    assert text(e.stdout).startswith("USAGE: zookeeper-server-start [-daemon] zookeeper.properties\n")
     e = env()
     assert zs.run_start([str(tmp_path / "missing.properties")], e) == 1
-    assert e.stderr.getvalue().startswith("zookeeper-server-start: ") and e.stderr.getvalue().count("\n") == 1
+    assert text(e.stderr).startswith("zookeeper-server-start: ") and text(e.stderr).count("\n") == 1
     cfg = tmp_path / "zk.properties"
     cfg.write_text("clientPort=2181\n")
     e = env()
     assert zs.run_start(["-daemon", str(cfg)], e) == 1
-    assert e.stderr.getvalue() == f"zookeeper-server-start: {cfg}: dataDir is not set\n"
+    assert text(e.stderr) == f"zookeeper-server-start: {cfg}: dataDir is not set\n"
     cfg.write_text("dataDir=/tmp/x\nclientPort=abc\n")
     e = env()
     assert zs.run_start([str(cfg)], e) == 1
-    assert "clientPort must be a number" in e.stderr.getvalue()
+    assert "clientPort must be a number" in text(e.stderr)
 
 
 def test_start_without_zookeeper_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,7 +107,7 @@ def test_start_without_zookeeper_says_how_to_install(tmp_path: Path, monkeypatch
     monkeypatch.delenv("ZOOKEEPER_HOME", raising=False)
     e = env()
     assert zs.run_start(["-daemon", str(cfg)], e) == 1
-    assert e.stderr.getvalue() == (
+    assert text(e.stderr) == (
         "zookeeper-server-start: ZooKeeper is not installed: apt-get install zookeeper, or set ZOOKEEPER_HOME\n"
     )
 
@@ -122,13 +128,13 @@ def test_find_zookeepers_only_ours(tmp_path: Path) -> None:
     assert zs.find_zookeepers(tmp_path, "/etc/b.properties") == [102]
     e = env()
     assert zs.run_stop(["/etc/c.properties"], e, tmp_path) == 1
-    assert e.stdout.getvalue() == "No zookeeper server to stop\n"
+    assert text(e.stdout) == "No zookeeper server to stop\n"
 
 
 def test_stop_arguments(tmp_path: Path) -> None:
     e = env()
     assert zs.run_stop(["--force"], e, tmp_path) == 1
-    assert e.stderr.getvalue() == "zookeeper-server-stop: error: --force is not a recognized option\n"
+    assert text(e.stderr) == "zookeeper-server-stop: error: --force is not a recognized option\n"
     e = env()
     assert zs.run_stop(["--help"], e, tmp_path) == 0
-    assert "USAGE: zookeeper-server-stop [zookeeper.properties]" in e.stdout.getvalue()
+    assert "USAGE: zookeeper-server-stop [zookeeper.properties]" in text(e.stdout)
