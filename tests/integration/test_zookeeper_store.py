@@ -1,6 +1,7 @@
-"""The ZkStore contract against a real Apache ZooKeeper, started with our ``zookeeper-server-start``.
+"""The ZkStore contract and the ClusterRegistry tests against a real Apache ZooKeeper.
 
-One ZooKeeper per module (free 127.0.0.1 port, temporary dataDir, small heap), killed afterwards.
+ZooKeeper is started with our ``zookeeper-server-start``, one per module (free 127.0.0.1 port,
+temporary dataDir, small heap), and killed afterwards.
 When ZooKeeper or java is missing the fixture fails -- with the install command -- never skips.
 Sessions are expired the classic way: a second client joins the session with its id and password
 and closes it.
@@ -25,6 +26,7 @@ from kafkatools.coordination.kazoo_store import KazooStore
 from kafkatools.coordination.store import ZkStore
 from tests.integration.broker_process import command, free_port
 from tests.unit.test_coordination_contract import StoreContract
+from tests.unit.test_coordination_registry import RegistryContract
 
 START_TIMEOUT_S = 60.0
 
@@ -103,6 +105,12 @@ class KazooHarness:
 
 
 class TestKazooStore(StoreContract):
+    @pytest.fixture()
+    def harness(self, zookeeper: ZooKeeperProcess) -> KazooHarness:
+        return KazooHarness(zookeeper)
+
+
+class TestKazooRegistry(RegistryContract):
     @pytest.fixture()
     def harness(self, zookeeper: ZooKeeperProcess) -> KazooHarness:
         return KazooHarness(zookeeper)
