@@ -61,3 +61,33 @@ def test_daemon_start_then_stop(tmp_path: Path) -> None:
     finally:
         for pid in find_zookeepers(config_file=str(cfg)):
             os.kill(pid, 9)
+
+
+def test_foreground_is_the_jvm_and_sigterm_stops_it(tmp_path: Path) -> None:
+    try:
+        find_installation()
+    except NotInstalledError as e:
+        pytest.fail(f"{e} -- needed by the ZooKeeper integration tests (apt-get install zookeeper)")
+    port = free_port()
+    cfg = tmp_path / "zookeeper.properties"
+    cfg.write_text(f"dataDir={tmp_path / 'data'}\nclientPort={port}\nclientPortAddress=127.0.0.1\n")
+    env = {**os.environ, "KAFKA_HEAP_OPTS": "-Xmx128M -Xms32M"}
+    with open(tmp_path / "out.log", "wb") as out:
+        process = subprocess.Popen([command("zookeeper-server-start"), str(cfg)], stdout=out,
+                                   stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                KazooStore(f"127.0.0.1:{port}", connect_timeout_s=2.0).close()
+                break
+            except StoreTimeoutError:
+                assert process.poll() is None, (tmp_path / "out.log").read_text()[-2000:]
+                assert time.monotonic() < deadline, "ZooKeeper never accepted connections"
+        assert find_zookeepers(config_file=str(cfg)) == [process.pid]  # exec'd: no Python parent left over
+        process.terminate()
+        assert process.wait(60) in (0, 143, -15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
