@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kafkatools import errors
 from kafkatools.broker.cluster import StandaloneCluster, TopicState, uuid_to_base64
@@ -30,6 +31,10 @@ from kafkatools.storage.inspect import iter_log_entries
 from kafkatools.storage.manager import LogManager
 from kafkatools.storage.metadata_files import read_meta_properties
 from kafkatools.storage.names import META_PROPERTIES, TopicPartition
+
+if TYPE_CHECKING:
+    from kafkatools.broker.zk.sync import ZkSync
+    from kafkatools.broker.zk.zk_cluster import ZkCluster
 
 log = logging.getLogger("kafkatools.broker")
 
@@ -50,7 +55,7 @@ class DirUsage:
 
 
 class BrokerState:
-    def __init__(self, config: BrokerConfig, manager: LogManager, cluster: StandaloneCluster) -> None:
+    def __init__(self, config: BrokerConfig, manager: LogManager, cluster: StandaloneCluster | ZkCluster) -> None:
         self.config = config
         self.node_id = config.broker_id
         self.logs = manager
@@ -61,6 +66,9 @@ class BrokerState:
         self.producer_ids = ProducerIdAllocator(cluster.next_producer_id, cluster.reserve_producer_ids)
         self._closed = False
         self.replicas = ReplicaManager(self.node_id, self.partitions, config)
+        self.zk: ZkSync | None = None  # ZooKeeper mode: registration, controller, state znodes (broker/zk)
+        if not isinstance(cluster, StandaloneCluster):
+            self._attach_zookeeper(cluster)
         for topic in cluster.topics.values():
             self._open_topic(topic)
         self.groups = GroupCoordinator(
@@ -78,7 +86,13 @@ class BrokerState:
         try:
             first = Path(manager.log_dirs[0])
             meta = read_meta_properties(str(first / META_PROPERTIES), manager.fs)
-            cluster = StandaloneCluster(first, config.broker_id, meta.cluster_id if meta else None)
+            cluster: StandaloneCluster | ZkCluster
+            if config.standalone:
+                cluster = StandaloneCluster(first, config.broker_id, meta.cluster_id if meta else None)
+            else:
+                from kafkatools.broker.zk.zk_cluster import open_zk_cluster
+
+                cluster = open_zk_cluster(config)
             for d in manager.log_dirs:
                 manager.ensure_meta_properties(d, cluster.cluster_id, config.broker_id)
             state = cls(config, manager, cluster)
@@ -109,11 +123,27 @@ class BrokerState:
             # the stored state may be stale, and a stale leader must not accept writes.
             part.is_leader = pstate.leader == self.node_id and len(pstate.replicas) <= 1
 
+    def open_topic(self, topic: TopicState) -> None:
+        """Open the logs of this broker's replicas of ``topic`` that are not open yet."""
+        self._open_topic(topic)
+
+    def _attach_zookeeper(self, cluster: ZkCluster) -> None:
+        from kafkatools.broker.zk.isr_channel import ZkIsrChannel
+        from kafkatools.broker.zk.registration import ZkProducerIds
+        from kafkatools.broker.zk.sync import ZkSync
+
+        self.zk = ZkSync(self, cluster)
+        self.replicas.isr_channel = ZkIsrChannel(cluster.registry)
+        self.producer_ids = ZkProducerIds(cluster.registry, self.node_id)  # type: ignore[assignment]
+
     def partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
     def live_brokers(self) -> list[Node]:
         me = Node(self.node_id, self.advertised_host, self.advertised_port, self.config.broker_rack)
+        if self.zk is not None:
+            others = [Node(*n) for n in self.zk.cluster.nodes() if n[0] != self.node_id]
+            return sorted([me, *others], key=lambda n: n.node_id)
         if not self.replicas.brokers:
             return [me]
         return sorted([me, *(Node(i, h, p) for i, (h, p) in self.replicas.brokers.items())], key=lambda n: n.node_id)
@@ -255,9 +285,12 @@ class BrokerState:
         ]
         last = {i: time.monotonic() for i in range(len(schedule) + 1)}
         self.replicas.start()
+        zk_task = asyncio.create_task(self.zk.run()) if self.zk is not None else None
         try:
             await self._housekeeping_loop(schedule, last)
         finally:
+            if zk_task is not None:
+                zk_task.cancel()
             await self.replicas.close()
 
     async def _housekeeping_loop(self, schedule: list[tuple[int, Callable[..., None]]], last: dict[int, float]) -> None:
@@ -286,4 +319,6 @@ class BrokerState:
                 if getattr(part, "is_leader", True):  # a follower's table misses replicated batches
                     part.producers.take_snapshot()
             self.logs.close()
+            if self.zk is not None:
+                self.zk.close()
             log.info("Log dirs closed cleanly (%s)", ",".join(os.path.basename(d) for d in self.logs.log_dirs))

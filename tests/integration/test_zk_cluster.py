@@ -1,0 +1,147 @@
+"""Three broker processes on one real ZooKeeper: registration, controller, RF 3 topic, kill -9 of the leader.
+
+The brokers run ``kafka-server-start`` with ``zookeeper.connect``; the test reads ZooKeeper itself
+(through KazooStore) to check Kafka's znodes, and uses confluent-kafka (librdkafka) as the client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from kafkatools.coordination import zk_layout as zl
+from kafkatools.coordination.cluster_registry import ClusterRegistry
+from kafkatools.coordination.kazoo_store import KazooStore
+from tests.integration.broker_process import BrokerProcess
+from tests.integration.test_zookeeper_store import ZooKeeperProcess, zookeeper  # noqa: F401 - fixture
+
+SESSION_MS = 6000
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last seen: {last!r})")
+
+
+@pytest.fixture()
+def registry(zookeeper: ZooKeeperProcess) -> Iterator[ClusterRegistry]:  # noqa: F811
+    store = KazooStore(zookeeper.connect + "/t", connect_timeout_s=20.0)
+    try:
+        yield ClusterRegistry(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture()
+def brokers(zookeeper: ZooKeeperProcess, tmp_path: Path) -> Iterator[list[BrokerProcess]]:  # noqa: F811
+    procs = [BrokerProcess(tmp_path / f"b{i}", node_id=i, overrides={
+        "zookeeper.connect": zookeeper.connect + "/t", "zookeeper.session.timeout.ms": str(SESSION_MS),
+        "replica.lag.time.max.ms": "3000", "offsets.topic.num.partitions": "3"}) for i in (1, 2, 3)]
+    try:
+        for p in procs:
+            p.start()
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+
+
+def state_of(registry: ClusterRegistry, topic: str, partition: int = 0) -> zl.PartitionState | None:
+    found = registry.partition_state(topic, partition)
+    return found[0] if found else None
+
+
+def wait_state(registry: ClusterRegistry, what: str, accept: Callable[[zl.PartitionState], bool],
+               topic: str = "rep", timeout: float = 40.0) -> zl.PartitionState:
+    def check() -> zl.PartitionState | None:
+        s = state_of(registry, topic)
+        return s if s is not None and accept(s) else None
+
+    result: zl.PartitionState = wait_for(what, check, timeout)
+    return result
+
+
+def produce(bootstrap: str, topic: str, values: list[str]) -> None:
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                  "message.timeout.ms": 60000})
+    failures: list[Any] = []
+    for v in values:
+        p.produce(topic, v.encode(), on_delivery=lambda err, _m: failures.append(err) if err else None)
+    assert p.flush(60) == 0, "messages still in flight after 60 s"
+    assert failures == [], f"delivery failures: {failures}"
+
+
+def consume_all(bootstrap: str, topic: str, count: int) -> list[str]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{time.monotonic_ns()}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    got: list[str] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(got) < count and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and m.error() is None:
+                got.append((m.value() or b"").decode())
+    finally:
+        c.close()
+    return got
+
+
+def test_three_brokers_register_elect_and_replicate(brokers: list[BrokerProcess], registry: ClusterRegistry) -> None:
+    live = wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
+    assert live
+    reg, _ = registry.live_brokers()[2]
+    assert reg.version == 5 and reg.plaintext is not None and reg.plaintext.port == brokers[1].port
+    controller = wait_for("a controller", registry.controller_id)
+    assert controller in (1, 2, 3)
+    cluster_id = registry.get_or_create_cluster_id()
+    for b in brokers:
+        meta = (b.log_dir / "data" / "meta.properties").read_text()
+        assert f"cluster.id={cluster_id}" in meta
+
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    admin = AdminClient({"bootstrap.servers": brokers[0].bootstrap})
+    def three_brokers() -> Any:
+        md = admin.list_topics(timeout=10)
+        return md if len(md.brokers) == 3 else None
+
+    meta = wait_for("metadata of all brokers", three_brokers)
+    admin.create_topics([NewTopic("rep", 1, 3)])["rep"].result(30)
+    assert meta.controller_id == controller
+    assignment = registry.topic_assignment("rep")
+    assert assignment is not None and assignment.topic_id and sorted(assignment.partitions[0]) == [1, 2, 3]
+    assert registry.topic_config("rep") == {}
+    first = wait_state(registry, "partition state with full ISR", lambda s: sorted(s.isr) == [1, 2, 3] and s.leader > 0)
+    assert first.leader == assignment.partitions[0][0]
+
+    produce(bootstrap, "rep", [f"m{i}" for i in range(200)])
+    assert consume_all(bootstrap, "rep", 200) == [f"m{i}" for i in range(200)]
+    for b in brokers:  # every replica holds the log
+        assert any((b.log_dir / "data" / "rep-0").glob("*.log")), f"broker {b.node_id} has no rep-0 log"
+
+    # kill -9 the leader: the controller (maybe a new one) elects another ISR member at a higher epoch
+    victim = next(b for b in brokers if b.node_id == first.leader)
+    victim.kill()
+    moved = wait_state(registry, "a new leader", lambda s: s.leader not in (-1, victim.node_id))
+    assert moved.leader_epoch > first.leader_epoch
+    assert victim.node_id not in moved.isr and len(moved.isr) == 2
+    survivors = ",".join(b.bootstrap for b in brokers if b is not victim)
+    produce(survivors, "rep", [f"n{i}" for i in range(100)])
+    expected = [f"m{i}" for i in range(200)] + [f"n{i}" for i in range(100)]
+    assert consume_all(survivors, "rep", 300) == expected
+
+    # the restarted broker catches up and rejoins the ISR through its leader's conditional write
+    victim.start()
+    wait_state(registry, "the ISR to grow back", lambda s: sorted(s.isr) == [1, 2, 3], timeout=60)
