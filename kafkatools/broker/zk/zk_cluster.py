@@ -50,7 +50,13 @@ def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Sn
         snap.controller_id = registry.controller_id(watch) or -1
     except CoordinationError as e:
         snap.problems.append(str(e))
+    try:
+        deleting = set(registry.store.children(zp.DELETE_TOPICS, watch))
+    except NoNodeError:
+        deleting = set()
     for topic in registry.topics(watch):
+        if topic in deleting:  # already gone as far as clients are concerned; the controller finishes it
+            continue
         try:
             assignment = registry.topic_assignment(topic, watch)
             if assignment is None:

@@ -1,0 +1,79 @@
+"""ZkCluster: the broker's cached view of ZooKeeper (read_snapshot + adopt) and its writes, on the twin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kafkatools.broker.cluster import PartitionState, uuid_to_base64
+from kafkatools.broker.zk.controller import ZkController
+from kafkatools.broker.zk.zk_cluster import ZkCluster, read_snapshot
+from kafkatools.coordination import zk_layout as zl
+from kafkatools.coordination import zk_paths as zp
+from kafkatools.coordination.cluster_registry import ClusterRegistry
+from kafkatools.coordination.memory_store import MemoryStore, MemoryZooKeeper
+from kafkatools.coordination.store import WatchEvent
+
+
+@pytest.fixture()
+def registry() -> Iterator[ClusterRegistry]:
+    store: MemoryStore = MemoryZooKeeper().connect("/k")
+    r = ClusterRegistry(store)
+    r.ensure_persistent_paths()
+    r.register_broker(zl.BrokerRegistration(1, (zl.Endpoint("PLAINTEXT", "h1", 9001, "PLAINTEXT"),), 1))
+    yield r
+    store.close()
+
+
+def test_create_topic_writes_config_then_v3_assignment(registry: ClusterRegistry) -> None:
+    cluster = ZkCluster(registry, 1, "cid")
+    topic = cluster.create_topic("orders", [[1], [1]], {"retention.ms": "1000"})
+    data, _ = registry.store.get(zp.topic_path("orders"))
+    assignment = zl.decode_topic(zp.topic_path("orders"), data)
+    assert assignment.partitions == {0: [1], 1: [1]} and assignment.topic_id == uuid_to_base64(topic.topic_id)
+    assert b'"version":3' in data
+    assert registry.topic_config("orders") == {"retention.ms": "1000"}
+    assert cluster.topic_by_id(topic.topic_id) is topic
+
+
+def test_snapshot_carries_states_brokers_and_controller(registry: ClusterRegistry) -> None:
+    writer = ZkCluster(registry, 1, "cid")
+    writer.create_topic("t", [[1]], {})
+    controller = ZkController(registry, 1)
+    assert controller.elect()
+    fired: list[WatchEvent] = []
+    snap = read_snapshot(registry, fired.append)
+    assert snap.topics["t"].states == [None]  # the controller has not written it yet
+    controller.reconcile()
+    assert fired, "the watch armed on the missing state znode must fire when it is created"
+    snap = read_snapshot(registry)
+    assert snap.controller_id == 1 and list(snap.brokers) == [1]
+    assert snap.topics["t"].states == [PartitionState(1, 0, [1], [1])]
+
+    reader = ZkCluster(registry, 2, "cid")
+    new, removed = reader.adopt(snap)
+    assert [t.name for t in new] == ["t"] and removed == []
+    assert reader.controller_id == 1 and reader.nodes() == [(1, "h1", 9001, None)]
+    writer.add_partitions("t", [[1]])
+    new, _ = reader.adopt(read_snapshot(registry))
+    assert new == [] and len(reader.topics["t"].partitions) == 2
+
+
+def test_topic_marked_for_deletion_disappears_from_the_cache(registry: ClusterRegistry) -> None:
+    cluster = ZkCluster(registry, 1, "cid")
+    cluster.create_topic("t", [[1]], {})
+    other = ZkCluster(registry, 2, "cid")
+    other.adopt(read_snapshot(registry))
+    cluster.delete_topic("t")
+    assert "t" not in cluster.topics
+    _, removed = other.adopt(read_snapshot(registry))
+    assert [t.name for t in removed] == ["t"] and "t" not in other.topics
+
+
+def test_bad_znode_is_reported_not_fatal(registry: ClusterRegistry) -> None:
+    registry.store.create(zp.topic_path("bad"), b"{not json", make_parents=True)
+    ZkCluster(registry, 1, "cid").create_topic("good", [[1]], {})
+    snap = read_snapshot(registry)
+    assert list(snap.topics) == ["good"]
+    assert any("bad" in p for p in snap.problems)
