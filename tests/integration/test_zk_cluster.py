@@ -145,3 +145,19 @@ def test_three_brokers_register_elect_and_replicate(brokers: list[BrokerProcess]
     # the restarted broker catches up and rejoins the ISR through its leader's conditional write
     victim.start()
     wait_state(registry, "the ISR to grow back", lambda s: sorted(s.isr) == [1, 2, 3], timeout=60)
+
+    # kill -9 the controller: another broker takes /controller at a higher epoch and keeps the partition led
+    epoch_before = registry.controller_epoch()
+    assert epoch_before is not None
+    old_controller = wait_for("a controller", registry.controller_id)
+    dead = next(b for b in brokers if b.node_id == old_controller)
+    dead.kill()
+    new_controller = wait_for("a new controller",
+                              lambda: (c if (c := registry.controller_id()) not in (None, old_controller) else None))
+    epoch_after = registry.controller_epoch()
+    assert epoch_after is not None and epoch_after[0] > epoch_before[0]
+    final = wait_state(registry, "a partition without the dead broker",
+                       lambda s: s.leader not in (-1, old_controller) and old_controller not in s.isr)
+    assert final.leader != old_controller and new_controller != old_controller
+    rest = ",".join(b.bootstrap for b in brokers if b.alive())
+    assert consume_all(rest, "rep", 300) == expected
