@@ -6,12 +6,14 @@ Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION; a count not larger than the current
 INVALID_PARTITIONS ("Topic currently has 3 partitions, which is higher than the requested 2.");
 explicit assignments must name live brokers, one list per new partition, with the topic's
 replication factor (INVALID_REPLICA_ASSIGNMENT); ``validate_only`` checks without changing.
+More than 10,000 new partitions in one request -> POLICY_VIOLATION for every topic, as CreateTopics.
 """
 
 from __future__ import annotations
 
 from kafkatools import errors
 from kafkatools.broker.context import RequestContext
+from kafkatools.broker.handlers.create_topics import MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS
 from kafkatools.codec import messages
 
 API_KEY = 37
@@ -60,7 +62,13 @@ async def handle(ctx: RequestContext, req: messages.CreatePartitionsRequest) -> 
     names = [t.name for t in req.topics]
     dupes = {n for n in names if names.count(n) > 1}
     results: list[messages.CreatePartitionsResponse.CreatePartitionsTopicResult] = []
+    topics = ctx.broker.cluster.topics
+    new_total = sum(max(0, t.count - len(topics[t.name].partitions)) for t in req.topics if t.name in topics)
     for t in req.topics:
+        if new_total > MAX_PARTITIONS_PER_REQUEST:
+            results.append(R.CreatePartitionsTopicResult(name=t.name, error_code=errors.POLICY_VIOLATION.code,
+                                                         error_message=TOO_MANY_PARTITIONS))
+            continue
         error, message, assignment = _check(ctx, t, dupes)
         if error is errors.NONE and assignment is not None and not req.validate_only:
             ctx.broker.add_partitions(t.name, assignment)

@@ -7,7 +7,9 @@ INVALID_TOPIC_EXCEPTION; existing -> TOPIC_ALREADY_EXISTS; partitions/replicatio
 INVALID_REPLICATION_FACTOR; more replicas than live brokers -> INVALID_REPLICATION_FACTOR;
 explicit assignments together with counts -> INVALID_REQUEST, and must name live brokers without
 duplicates (INVALID_REPLICA_ASSIGNMENT); configs are validated against Kafka's topic config table
-(INVALID_CONFIG).  ``validate_only`` checks everything and creates nothing.  v5+ answers with the
+(INVALID_CONFIG); more than 10,000 partitions in one request -> POLICY_VIOLATION for every topic
+(Kafka's controller limit: one request must not block the broker creating millions of partitions).
+``validate_only`` checks everything and creates nothing.  v5+ answers with the
 partition count, replication factor and every config of the new topic.
 Notes: Kafka's messages are reproduced so that ``kafka-topics`` prints what users expect.
 """
@@ -23,6 +25,8 @@ from kafkatools.codec import messages
 API_KEY = 19
 MIN_VERSION = 0
 MAX_VERSION = 7
+MAX_PARTITIONS_PER_REQUEST = 10_000
+TOO_MANY_PARTITIONS = "Excessively large number of partitions per request."
 
 R = messages.CreateTopicsResponse
 Problem = tuple[errors.ErrorCode, str]
@@ -82,13 +86,22 @@ def _describe(ctx: RequestContext, name: str) -> list[messages.CreateTopicsRespo
             for c in topic_config_values(ctx.broker, name)]
 
 
+def _too_many_partitions(req: messages.CreateTopicsRequest) -> bool:
+    """Kafka's controller refuses a request that would create more than 10,000 partitions in all."""
+    total = sum(len(t.assignments) if t.assignments else max(t.num_partitions, 0) for t in req.topics)
+    return total > MAX_PARTITIONS_PER_REQUEST
+
+
 async def handle(ctx: RequestContext, req: messages.CreateTopicsRequest) -> messages.CreateTopicsResponse:
     b = ctx.broker
     names = [t.name for t in req.topics]
     results: list[messages.CreateTopicsResponse.CreatableTopicResult] = []
+    too_many = _too_many_partitions(req)
     for t in req.topics:
         out = R.CreatableTopicResult(name=t.name, error_code=0, error_message=None)
         try:
+            if too_many:
+                raise errors.KafkaError(errors.POLICY_VIOLATION, TOO_MANY_PARTITIONS)
             if names.count(t.name) > 1:
                 raise errors.KafkaError(errors.INVALID_REQUEST, "Create topics request from client "
                                         f"contains duplicate topic {t.name}.")
