@@ -291,7 +291,7 @@ Opt = typer.Option
 @app.command()
 def topics(
     bootstrap_server: Annotated[str | None, Opt("--bootstrap-server", help="REQUIRED: host:port[,...].")] = None,
-    zookeeper: Annotated[str | None, Opt("--zookeeper", help="Not supported yet: ZooKeeper mode (issue 6).")] = None,
+    zookeeper: Annotated[str | None, Opt("--zookeeper", help="host:port[/chroot] (Kafka <= 2.8).")] = None,
     command_config: Annotated[Path | None, Opt("--command-config", help="Admin client properties file.")] = None,
     list_: Annotated[bool, Opt("--list", help="List all available topics.")] = False,
     describe: Annotated[bool, Opt("--describe", help="List details for the given topics.")] = False,
@@ -320,23 +320,87 @@ def topics(
     version: VersionOption = False,
 ) -> None:
     """Create, delete, describe, or change a topic."""
-    if zookeeper is not None:
-        raise UsageError("--zookeeper is not supported yet: ZooKeeper mode arrives with issue 6; use "
-                         "--bootstrap-server")
-    if not bootstrap_server:
+    if zookeeper is not None and bootstrap_server:
+        raise UsageError("Only one of --bootstrap-server or --zookeeper must be specified")
+    if not bootstrap_server and zookeeper is None:
         raise UsageError("--bootstrap-server must be specified")
-    if delete_config is not None:
+    if delete_config is not None and zookeeper is None:
         raise UsageError('Option "[delete-config]" can\'t be used with option "[bootstrap-server]"')
     filters = dict(zip(FILTERS, (under_replicated, unavailable, under_min_isr, at_min_isr), strict=True))
     action = validate(dict(zip(ACTIONS, (create, list_, describe, alter, delete), strict=True)), topic, partitions,
                       replication_factor, replica_assignment, config, filters, topics_with_overrides, if_exists,
                       if_not_exists)
-    opts = Options(parse_bootstrap(bootstrap_server), load_client_config(str(command_config or "") or None), action,
+    opts = Options(parse_bootstrap(bootstrap_server) if bootstrap_server else [],
+                   load_client_config(str(command_config or "") or None), action,
                    topic, topic_id, partitions, replication_factor,
                    parse_replica_assignment(replica_assignment) if replica_assignment else None,
                    parse_property_options(config), if_exists, if_not_exists, exclude_internal, topics_with_overrides,
                    next((f for f, on in filters.items() if on), None), output)
+    if zookeeper is not None:
+        run_on_zookeeper(zookeeper, opts, current_env())
+        return
     run(opts, current_env())
+
+
+def run_on_zookeeper(connect: str, opts: Options, env: Env) -> None:
+    """Kafka <= 2.8's ``--zookeeper`` mode: read and write the cluster's znodes directly (coordination.zk_admin)."""
+    from kafkatools.coordination import zk_admin as za
+    from kafkatools.coordination.cluster_registry import ClusterRegistry
+    from kafkatools.coordination.errors import CoordinationError
+    from kafkatools.coordination.kazoo_store import KazooStore
+
+    try:
+        store = KazooStore(connect, connect_timeout_s=10.0)
+    except CoordinationError as e:
+        env.stderr.write(f"Error while executing topic command : {e}\n")
+        raise typer.Exit(1) from None
+    registry = ClusterRegistry(store)
+    out = env.stdout
+    try:
+        marked = za.zk_marked_for_deletion(registry)
+        names = [n for n in registry.topics() if not (opts.exclude_internal and n in za.INTERNAL_TOPICS)]
+        if opts.topic is not None and opts.action != "create":
+            names = [n for n in names if include_pattern(opts.topic).fullmatch(n)]
+            _ensure_found(names, opts)
+        if opts.action == "create":
+            assert opts.topic is not None
+            if "." in opts.topic or "_" in opts.topic:
+                out.write(PERIOD_WARNING + "\n")
+            if opts.if_not_exists and opts.topic in names:
+                return
+            za.zk_create_topic(registry, opts.topic, opts.partitions, opts.replication_factor, opts.assignment,
+                               opts.topic_configs)
+            out.write(f"Created topic {opts.topic}.\n")
+        elif opts.action == "list":
+            out.write("".join(f"{n} - marked for deletion\n" if n in marked else f"{n}\n" for n in names))
+        elif opts.action == "describe":
+            for name in names:
+                d = za.zk_describe_topic(registry, name)
+                if d is None:
+                    continue
+                rf = len(d.partitions[0].replicas) if d.partitions else 0
+                conf = ",".join(f"{k}={v}" for k, v in d.configs.items())
+                tid = f"\tTopicId: {d.topic_id}" if d.topic_id else ""
+                flag = "\tMarkedForDeletion: true" if d.marked_for_deletion else ""
+                out.write(f"Topic: {name}{tid}\tPartitionCount: {len(d.partitions)}\tReplicationFactor: {rf}"
+                          f"\tConfigs: {conf}{flag}\n")
+                for p in d.partitions:
+                    leader = "none" if p.leader < 0 else str(p.leader)
+                    out.write(f"\tTopic: {name}\tPartition: {p.partition}\tLeader: {leader}\t"
+                              f"Replicas: {','.join(map(str, p.replicas))}\tIsr: {','.join(map(str, p.isr))}{flag}\n")
+        elif opts.action == "delete":
+            for name in names:
+                za.zk_delete_topic(registry, name)
+                out.write(f"Topic {name} is marked for deletion.\n"
+                          "Note: This will have no impact if delete.topic.enable is not set to true.\n")
+        else:
+            raise TopicCommandError("--alter with --zookeeper is not supported; use --bootstrap-server")
+    except (KafkaError, TopicCommandError, CoordinationError) as e:
+        message = e.message if isinstance(e, KafkaError) else str(e)
+        env.stderr.write(f"Error while executing topic command : {message}\n")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
 
 
 def run(opts: Options, env: Env) -> None:

@@ -21,10 +21,14 @@ Layouts (compact JSON unless noted):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafkatools.coordination import _json as j
+from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.errors import CoordinationError
+
+if TYPE_CHECKING:
+    from kafkatools.coordination.cluster_registry import ClusterRegistry
 
 PRODUCER_ID_BLOCK_SIZE = 1000
 LOG_DIR_FAILURE_EVENT = 1
@@ -186,3 +190,82 @@ def decode_consumer(path: str, data: bytes | None) -> ConsumerRegistration:
 
 def encode_owner(consumer_id: str, thread: int) -> bytes:
     return f"{consumer_id}-{thread}".encode()
+
+
+# --- kafka-topics --zookeeper (Kafka <= 2.8's AdminZkClient / TopicCommand on ZooKeeper) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionDescription:
+    partition: int
+    leader: int  # -1: none
+    replicas: list[int]
+    isr: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDescription:
+    name: str
+    topic_id: str | None
+    configs: dict[str, str]
+    partitions: list[PartitionDescription]
+    marked_for_deletion: bool
+
+
+INTERNAL_TOPICS = ("__consumer_offsets", "__transaction_state")
+
+
+def zk_create_topic(registry: ClusterRegistry, topic: str, partitions: int | None, replication_factor: int | None,
+                    assignment: list[list[int]] | None, configs: dict[str, str]) -> str:
+    """AdminZkClient.createTopic: placement over the registered brokers, then the znodes; the topic id."""
+    from kafkatools.coordination.assignment import assign_replicas, validate_assignment
+
+    live = list(registry.live_brokers())
+    if assignment is not None:
+        plan = dict(enumerate(assignment))
+        validate_assignment(plan, live)
+    else:
+        if partitions is None or replication_factor is None:
+            raise CoordinationError("--partitions and --replication-factor are required without --replica-assignment")
+        plan = assign_replicas(partitions, replication_factor, live)
+    return registry.create_topic(topic, plan, configs)
+
+
+def zk_describe_topic(registry: ClusterRegistry, topic: str) -> TopicDescription | None:
+    assignment = registry.topic_assignment(topic)
+    if assignment is None:
+        return None
+    parts = []
+    for p, replicas in sorted(assignment.partitions.items()):
+        found = registry.partition_state(topic, p)
+        leader, isr = (found[0].leader, found[0].isr) if found else (-1, [])
+        parts.append(PartitionDescription(p, leader, list(replicas), list(isr)))
+    marked = registry.store.exists(zp.delete_topic_path(topic)) is not None
+    return TopicDescription(topic, assignment.topic_id, registry.topic_config(topic), parts, marked)
+
+
+def zk_marked_for_deletion(registry: ClusterRegistry) -> set[str]:
+    try:
+        return set(registry.store.children(zp.DELETE_TOPICS))
+    except CoordinationError:
+        return set()
+
+
+def zk_delete_topic(registry: ClusterRegistry, topic: str) -> None:
+    """Write ``/admin/delete_topics/<t>``; the controller deletes the topic.  Internal topics are refused."""
+    if topic in INTERNAL_TOPICS:
+        raise CoordinationError(
+            f"Topic {topic} is a kafka internal topic and is not allowed to be marked for deletion.")
+    if registry.topic_assignment(topic) is None:
+        raise CoordinationError(f"Topic {topic} does not exist.")
+    registry.mark_topic_for_deletion(topic)
+
+
+def zk_broker_addresses(registry: ClusterRegistry) -> list[tuple[str, int]]:
+    """Where the registered brokers listen (PLAINTEXT, else first endpoint): bootstrap for --zookeeper tools."""
+    out = []
+    for reg, _ in registry.live_brokers().values():
+        ep = reg.plaintext or (reg.endpoints[0] if reg.endpoints else None)
+        if ep is not None:
+            out.append((ep.host, ep.port))
+    return out

@@ -6,6 +6,7 @@ The brokers run ``kafka-server-start`` with ``zookeeper.connect``; the test read
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination.cluster_registry import ClusterRegistry
 from kafkatools.coordination.kazoo_store import KazooStore
-from tests.integration.broker_process import BrokerProcess
+from tests.integration.broker_process import BrokerProcess, command
 from tests.integration.test_zookeeper_store import ZooKeeperProcess, zookeeper  # noqa: F401 - fixture
 
 SESSION_MS = 6000
@@ -161,3 +162,53 @@ def test_three_brokers_register_elect_and_replicate(brokers: list[BrokerProcess]
     assert final.leader != old_controller and new_controller != old_controller
     rest = ",".join(b.bootstrap for b in brokers if b.alive())
     assert consume_all(rest, "rep", 300) == expected
+
+
+def no_logs(data_dir: Path, topic: str) -> Callable[[], bool]:
+    return lambda: not list(data_dir.glob(f"{topic}-*"))
+
+
+def kafka_topics(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([command("kafka-topics"), *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_kafka_topics_on_zookeeper_create_describe_list_delete(brokers: list[BrokerProcess],
+                                                               registry: ClusterRegistry,
+                                                               zookeeper: ZooKeeperProcess) -> None:  # noqa: F811
+    zk = zookeeper.connect + "/t"
+    wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
+    made = kafka_topics("--create", "--zookeeper", zk, "--replication-factor", "3", "--partitions", "2",
+                        "--topic", "my-replicated-topic", "--config", "retention.ms=600000")
+    assert (made.returncode, made.stdout, made.stderr) == (0, "Created topic my-replicated-topic.\n", "")
+    assert registry.topic_config("my-replicated-topic") == {"retention.ms": "600000"}
+    for p in (0, 1):
+        wait_state(registry, f"partition {p} led with a full ISR", lambda s: s.leader > 0 and len(s.isr) == 3,
+                   topic="my-replicated-topic")
+    described = kafka_topics("--describe", "--zookeeper", zk, "--topic", "my-replicated-topic")
+    assert described.returncode == 0, described.stderr
+    lines = described.stdout.splitlines()
+    assignment = registry.topic_assignment("my-replicated-topic")
+    assert assignment is not None
+    assert lines[0] == (f"Topic: my-replicated-topic\tTopicId: {assignment.topic_id}\tPartitionCount: 2\t"
+                        "ReplicationFactor: 3\tConfigs: retention.ms=600000")
+    for p, line in enumerate(lines[1:]):
+        s = state_of(registry, "my-replicated-topic", p)
+        assert s is not None
+        replicas = ",".join(map(str, assignment.partitions[p]))
+        assert line == (f"\tTopic: my-replicated-topic\tPartition: {p}\tLeader: {s.leader}\tReplicas: {replicas}\t"
+                        f"Isr: {','.join(map(str, s.isr))}")
+    assert len(lines) == 3
+
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    produce(bootstrap, "my-replicated-topic", ["my test message 1", "my test message 2"])
+    assert sorted(consume_all(bootstrap, "my-replicated-topic", 2)) == ["my test message 1", "my test message 2"]
+    listed = kafka_topics("--list", "--zookeeper", zk)
+    assert "my-replicated-topic\n" in listed.stdout
+
+    gone = kafka_topics("--delete", "--zookeeper", zk, "--topic", "my-replicated-topic")
+    assert gone.returncode == 0 and gone.stdout.startswith("Topic my-replicated-topic is marked for deletion.\n")
+    wait_for("the controller to finish the deletion", lambda: "my-replicated-topic" not in registry.topics())
+    for b in brokers:
+        wait_for(f"broker {b.node_id} to delete its logs", no_logs(b.log_dir / "data", "my-replicated-topic"))
+    missing = kafka_topics("--describe", "--zookeeper", zk, "--topic", "my-replicated-topic")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
