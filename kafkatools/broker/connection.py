@@ -88,8 +88,13 @@ class BrokerProtocol(asyncio.BufferedProtocol):
         try:
             self.frames.buffer_updated(nbytes)
         except ProtocolError as e:  # oversized or negative size prefix: refuse before buffering
+            # Read nothing more, but answer the requests that arrived whole before the bad prefix
+            # (Kafka, which reads one request at a time, answers them before it sees the prefix).
             log.warning("closing %s: %s", self.peer, e)
-            self._close()
+            self._closed = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+            self._wakeup.set()
             return
         self._wakeup.set()
         if len(self.frames._ready) >= MAX_QUEUED_FRAMES and not self._reading_paused and self.transport:
