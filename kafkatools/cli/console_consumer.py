@@ -267,7 +267,7 @@ Opt = typer.Option
 @app.command()
 def console_consumer(
     bootstrap_server: Annotated[str | None, Opt("--bootstrap-server", help="REQUIRED: host:port[,...].")] = None,
-    zookeeper: Annotated[str | None, Opt("--zookeeper", help="Not supported: ZooKeeper consumers (issue 6).")] = None,
+    zookeeper: Annotated[str | None, Opt("--zookeeper", help="Find the brokers through ZooKeeper.")] = None,
     topic: Annotated[str | None, Opt("--topic", help="The topic to consume on.")] = None,
     include: Annotated[str | None, Opt("--include", help="Regex of topics to consume.")] = None,
     whitelist: Annotated[str | None, Opt("--whitelist", help="DEPRECATED, use --include.")] = None,
@@ -293,9 +293,16 @@ def console_consumer(
     version: VersionOption = False,
 ) -> None:
     """Consume records from Kafka and print them to standard output."""
-    if zookeeper is not None:
-        raise UsageError("--zookeeper is not supported: the old ZooKeeper consumer arrives with ZooKeeper mode "
-                         "(issue 6); use --bootstrap-server")
+    if zookeeper is not None and bootstrap_server:
+        raise UsageError("Only one of --bootstrap-server or --zookeeper must be specified")
+    if zookeeper is not None:  # the 0.8 consumer's way in: find the brokers through /brokers/ids
+        from kafkatools.coordination.errors import CoordinationError
+        from kafkatools.coordination.zk_admin import bootstrap_from_zookeeper
+
+        try:
+            bootstrap_server = bootstrap_from_zookeeper(zookeeper)
+        except CoordinationError as e:
+            raise UsageError(f"Cannot find brokers through ZooKeeper: {e}") from None
     if not bootstrap_server:
         raise UsageError('Missing required argument "[bootstrap-server]"')
     include = include or whitelist

@@ -269,3 +269,18 @@ def zk_broker_addresses(registry: ClusterRegistry) -> list[tuple[str, int]]:
         if ep is not None:
             out.append((ep.host, ep.port))
     return out
+
+
+def bootstrap_from_zookeeper(connect: str, connect_timeout_s: float = 10.0) -> str:
+    """``host:port,…`` of the brokers registered under ``connect`` (the 0.8 consumer's broker discovery)."""
+    from kafkatools.coordination.cluster_registry import ClusterRegistry
+    from kafkatools.coordination.kazoo_store import KazooStore
+
+    store = KazooStore(connect, connect_timeout_s=connect_timeout_s)
+    try:
+        addresses = zk_broker_addresses(ClusterRegistry(store))
+    finally:
+        store.close()
+    if not addresses:
+        raise CoordinationError(f"no brokers are registered in ZooKeeper at {connect}", zp.BROKER_IDS)
+    return ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in addresses)

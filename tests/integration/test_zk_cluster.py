@@ -202,6 +202,11 @@ def test_kafka_topics_on_zookeeper_create_describe_list_delete(brokers: list[Bro
     bootstrap = ",".join(b.bootstrap for b in brokers)
     produce(bootstrap, "my-replicated-topic", ["my test message 1", "my test message 2"])
     assert sorted(consume_all(bootstrap, "my-replicated-topic", 2)) == ["my test message 1", "my test message 2"]
+    consumed = subprocess.run([command("kafka-console-consumer"), "--zookeeper", zk, "--from-beginning", "--topic",
+                               "my-replicated-topic", "--max-messages", "2", "--timeout-ms", "30000"],
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert consumed.returncode == 0, consumed.stderr
+    assert sorted(consumed.stdout.splitlines()) == ["my test message 1", "my test message 2"]
     listed = kafka_topics("--list", "--zookeeper", zk)
     assert "my-replicated-topic\n" in listed.stdout
 
