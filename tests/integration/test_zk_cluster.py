@@ -37,8 +37,15 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 40.0) -> Any:
 
 
 @pytest.fixture()
-def registry(zookeeper: ZooKeeperProcess) -> Iterator[ClusterRegistry]:  # noqa: F811
-    store = KazooStore(zookeeper.connect + "/t", connect_timeout_s=20.0)
+def chroot(request: pytest.FixtureRequest) -> str:
+    """Each test its own cluster in the shared ZooKeeper (a killed broker's znodes linger for a session timeout)."""
+    name: str = request.node.name
+    return "/" + name.split("[", maxsplit=1)[0]
+
+
+@pytest.fixture()
+def registry(zookeeper: ZooKeeperProcess, chroot: str) -> Iterator[ClusterRegistry]:  # noqa: F811
+    store = KazooStore(zookeeper.connect + chroot, connect_timeout_s=20.0)
     try:
         yield ClusterRegistry(store)
     finally:
@@ -46,9 +53,9 @@ def registry(zookeeper: ZooKeeperProcess) -> Iterator[ClusterRegistry]:  # noqa:
 
 
 @pytest.fixture()
-def brokers(zookeeper: ZooKeeperProcess, tmp_path: Path) -> Iterator[list[BrokerProcess]]:  # noqa: F811
+def brokers(zookeeper: ZooKeeperProcess, tmp_path: Path, chroot: str) -> Iterator[list[BrokerProcess]]:  # noqa: F811
     procs = [BrokerProcess(tmp_path / f"b{i}", node_id=i, overrides={
-        "zookeeper.connect": zookeeper.connect + "/t", "zookeeper.session.timeout.ms": str(SESSION_MS),
+        "zookeeper.connect": zookeeper.connect + chroot, "zookeeper.session.timeout.ms": str(SESSION_MS),
         "replica.lag.time.max.ms": "3000", "offsets.topic.num.partitions": "3"}) for i in (1, 2, 3)]
     try:
         for p in procs:
@@ -174,8 +181,9 @@ def kafka_topics(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_kafka_topics_on_zookeeper_create_describe_list_delete(brokers: list[BrokerProcess],
                                                                registry: ClusterRegistry,
-                                                               zookeeper: ZooKeeperProcess) -> None:  # noqa: F811
-    zk = zookeeper.connect + "/t"
+                                                               zookeeper: ZooKeeperProcess,  # noqa: F811
+                                                               chroot: str) -> None:
+    zk = zookeeper.connect + chroot
     wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
     made = kafka_topics("--create", "--zookeeper", zk, "--replication-factor", "3", "--partitions", "2",
                         "--topic", "my-replicated-topic", "--config", "retention.ms=600000")

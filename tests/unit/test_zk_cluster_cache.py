@@ -77,3 +77,16 @@ def test_bad_znode_is_reported_not_fatal(registry: ClusterRegistry) -> None:
     snap = read_snapshot(registry)
     assert list(snap.topics) == ["good"]
     assert any("bad" in p for p in snap.problems)
+
+
+def test_config_changes_are_reported_once(registry: ClusterRegistry) -> None:
+    cluster = ZkCluster(registry, 1, "cid")
+    cluster.create_topic("t", [[1]], {})
+    reader = ZkCluster(registry, 2, "cid")
+    reader.adopt(read_snapshot(registry))
+    assert reader.reconfigured == []
+    cluster.set_topic_configs("t", {"retention.ms": "5"})
+    reader.adopt(read_snapshot(registry))
+    assert [t.name for t in reader.reconfigured] == ["t"] and reader.topics["t"].configs == {"retention.ms": "5"}
+    reader.adopt(read_snapshot(registry))
+    assert reader.reconfigured == []

@@ -51,6 +51,7 @@ class ZkSync:
         self._applied: set[tuple[str, int]] = set()
         self._refused: dict[tuple[str, int], tuple[int, int]] = {}  # (leader, epoch) already refused: log once
         self._problems: list[str] = []
+        self._last_error: str | None = None
         self.registry.store.add_session_listener(self._on_session)
 
     def _on_watch(self, _event: WatchEvent) -> None:  # kazoo's thread: only set a flag
@@ -73,9 +74,12 @@ class ZkSync:
                 try:
                     snap = await asyncio.to_thread(self._coordinate)
                     self.merge(snap)
+                    self._last_error = None
                 except CoordinationError as e:
                     self._dirty = True
-                    log.warning("[Broker id=%d] ZooKeeper: %s", self.state.node_id, e)
+                    if str(e) != self._last_error:  # retried every tick: say it once
+                        self._last_error = str(e)
+                        log.warning("[Broker id=%d] ZooKeeper: %s (retrying)", self.state.node_id, e)
             await asyncio.sleep(TICK_S)
 
     def _coordinate(self) -> Snapshot:
@@ -106,6 +110,12 @@ class ZkSync:
             log.info("[Broker id=%d] Topic %s deleted", st.node_id, topic.name)
         for topic in new:
             st.open_topic(topic)
+        for topic in self.cluster.reconfigured:  # /config/topics/<t> changed (kafka-configs, another broker)
+            config = st.topic_log_config(topic)
+            st.logs.set_topic_config(topic.name, config)
+            for (name, _), hosted in st.partitions.items():
+                if name == topic.name:
+                    hosted.config = config
         st.replicas.update_brokers({
             b: (ep.host, ep.port) for b, reg in snap.brokers.items()
             if (ep := reg.plaintext or (reg.endpoints[0] if reg.endpoints else None)) is not None

@@ -108,6 +108,7 @@ class ZkCluster:
         self._by_id: dict[uuid.UUID, TopicState] = {}
         self.brokers: dict[int, zl.BrokerRegistration] = {}
         self._controller_id = -1
+        self.reconfigured: list[TopicState] = []  # topics whose configs the last ``adopt`` changed
         self.next_producer_id = 0  # unused: ZooKeeper mode hands out ids from claimed blocks (ZkProducerIds)
 
     def reserve_producer_ids(self, block_end: int) -> None:
@@ -140,6 +141,7 @@ class ZkCluster:
         self._controller_id = snap.controller_id
         new: list[TopicState] = []
         removed: list[TopicState] = []
+        self.reconfigured = []
         for name, topic in list(self.topics.items()):
             seen = snap.topics.get(name)
             if seen is None or seen.topic_id != topic.topic_id:
@@ -154,7 +156,9 @@ class ZkCluster:
                 self._by_id[topic.topic_id] = topic
                 new.append(topic)
                 continue
-            known.configs = dict(seen.configs)
+            if known.configs != seen.configs:
+                known.configs = dict(seen.configs)
+                self.reconfigured.append(known)
             for p in range(len(known.partitions), len(seen.replicas)):
                 known.partitions.append(PartitionState(zl.NO_LEADER, -1, list(seen.replicas[p]), []))
         return new, removed
