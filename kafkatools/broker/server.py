@@ -56,8 +56,30 @@ def run(config: Any) -> int:
         state.close()
 
 
+def _quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Out of file descriptors, one warning a second instead of thousands of tracebacks.
+
+    asyncio reports ``socket.accept() out of system resource`` with a traceback for every pending
+    accept (up to the backlog, 1024) and retries a second later, so a broker at its open-file limit
+    wrote ~2,500 tracebacks a second.  It keeps retrying either way; we only say so once a second.
+    """
+    last = [-1.0]
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != "socket.accept() out of system resource":
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            log.warning("Cannot accept new connections (retrying): %s", context.get("exception"))
+
+    loop.set_exception_handler(handler)
+
+
 async def _serve(state: BrokerState) -> int:
     loop = asyncio.get_running_loop()
+    _quiet_accept_errors(loop)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
