@@ -19,6 +19,8 @@ unanswered; and afterwards a real client produces and reads back its records int
 from __future__ import annotations
 
 import asyncio
+import resource
+import socket
 import struct
 import time
 from collections import Counter, deque
@@ -296,3 +298,34 @@ def test_partition_count_limit(broker: BrokerProcess) -> None:
     admin.create_partitions([NewPartitions("grows", 3)])["grows"].result(30)
     topics = admin.list_topics(timeout=30).topics
     assert "huge-a" not in topics and "huge-b" not in topics and len(topics["grows"].partitions) == 3
+
+
+def test_out_of_file_descriptors(tmp_path: Path) -> None:
+    """Connections beyond the broker's open-file limit: a warning a second, no traceback flood, and
+    once they are gone the broker serves a real client again."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    b = BrokerProcess(tmp_path / "broker")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (96, hard))  # inherited by the broker process only
+    try:
+        b.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    socks: list[socket.socket] = []
+    try:
+        socks = [socket.create_connection(("127.0.0.1", b.port), timeout=5) for _ in range(150)]
+        time.sleep(2.5)  # the broker tries to accept them all and runs out of descriptors
+        for s in socks:
+            s.close()
+        time.sleep(1.5)  # asyncio retries accepting a second after running out
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        p.produce("after-emfile", b"still here")
+        assert p.flush(30) == 0
+        assert b.alive()
+        log = b.output.read_text(errors="replace") if b.output else ""
+        warnings = log.count("Cannot accept new connections")
+        assert 1 <= warnings <= 10, f"{warnings} warnings:\n{b.log_tail()}"
+        assert "Traceback" not in log, _first_traceback(log)
+    finally:
+        for s in socks:
+            s.close()
+        b.kill()
