@@ -12,8 +12,8 @@ whole file takes well under a minute on an idle machine.
 
 Codecs per client: confluent-kafka, aiokafka (through cramjam) and kcat use none, gzip, snappy, lz4
 and zstd.  kafka-python needs the python-snappy, lz4 and zstandard modules for the last three; it
-uses the codecs whose module is importable, and ``test_kafka_python_codec_modules`` reports (xfail,
-with the package names) the codecs it could not exercise.
+uses the codecs whose module is importable (the test extras install all three), and
+``test_kafka_python_codec_modules`` fails, naming the package, for any codec it could not exercise.
 
 kcat cannot set per-record timestamps or headers from its input file: its records carry constant
 ``-H`` headers per codec run and producer-assigned timestamps, so its read-back (kcat ``-J``) is
@@ -159,7 +159,7 @@ def test_kafka_python_codec_modules() -> None:
     """kafka-python compresses snappy/lz4/zstd only with optional modules; say which are missing."""
     missing = [f"{codec} (needs {pkg})" for codec, (pkg, has) in KAFKA_PYTHON_CODEC_MODULES.items() if not has()]
     if missing:
-        pytest.xfail("kafka-python could not exercise: " + ", ".join(missing) + " — add them to the test extras")
+        pytest.fail("kafka-python cannot exercise: " + ", ".join(missing) + " — run dev/setup.sh (test extras)")
     assert kafka_python_codecs() == list(ALL_CODECS)
 
 
