@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination.cluster_registry import ClusterRegistry
@@ -72,9 +72,9 @@ def state_of(registry: ClusterRegistry, topic: str, partition: int = 0) -> zl.Pa
 
 
 def wait_state(registry: ClusterRegistry, what: str, accept: Callable[[zl.PartitionState], bool],
-               topic: str = "rep", timeout: float = 40.0) -> zl.PartitionState:
+               topic: str = "rep", timeout: float = 40.0, partition: int = 0) -> zl.PartitionState:
     def check() -> zl.PartitionState | None:
-        s = state_of(registry, topic)
+        s = state_of(registry, topic, partition)
         return s if s is not None and accept(s) else None
 
     result: zl.PartitionState = wait_for(what, check, timeout)
@@ -171,6 +171,10 @@ def test_three_brokers_register_elect_and_replicate(brokers: list[BrokerProcess]
     assert consume_all(rest, "rep", 300) == expected
 
 
+def has_dir(path: Path) -> Callable[[], bool]:
+    return path.is_dir
+
+
 def no_logs(data_dir: Path, topic: str) -> Callable[[], bool]:
     return lambda: not list(data_dir.glob(f"{topic}-*"))
 
@@ -215,6 +219,19 @@ def test_kafka_topics_on_zookeeper_create_describe_list_delete(brokers: list[Bro
                               capture_output=True, text=True, timeout=60, check=False)
     assert consumed.returncode == 0, consumed.stderr
     assert sorted(consumed.stdout.splitlines()) == ["my test message 1", "my test message 2"]
+    # the admin API on the cluster: CreatePartitions and DeleteTopics go through ZooKeeper too
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_partitions([NewPartitions("my-replicated-topic", 3)])["my-replicated-topic"].result(30)
+    wait_state(registry, "the new partition led with a full ISR", lambda s: s.leader > 0 and len(s.isr) == 3,
+               topic="my-replicated-topic", partition=2)
+    for b in brokers:
+        wait_for(f"broker {b.node_id} to open the new partition", has_dir(b.log_dir / "data" / "my-replicated-topic-2"))
+    admin.create_topics([NewTopic("short-lived", 1, 2)])["short-lived"].result(30)
+    wait_state(registry, "short-lived led", lambda s: s.leader > 0, topic="short-lived")
+    admin.delete_topics(["short-lived"])["short-lived"].result(30)
+    wait_for("short-lived to leave ZooKeeper", lambda: "short-lived" not in registry.topics())
+    for b in brokers:
+        wait_for(f"broker {b.node_id} to drop short-lived", no_logs(b.log_dir / "data", "short-lived"))
     listed = kafka_topics("--list", "--zookeeper", zk)
     assert "my-replicated-topic\n" in listed.stdout
 
