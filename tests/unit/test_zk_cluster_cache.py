@@ -90,3 +90,10 @@ def test_config_changes_are_reported_once(registry: ClusterRegistry) -> None:
     assert [t.name for t in reader.reconfigured] == ["t"] and reader.topics["t"].configs == {"retention.ms": "5"}
     reader.adopt(read_snapshot(registry))
     assert reader.reconfigured == []
+
+
+def test_bad_broker_registration_hides_only_itself(registry: ClusterRegistry) -> None:
+    registry.store.create(zp.broker_path(9), b"{\"version\":5}", ephemeral=True)
+    snap = read_snapshot(registry)
+    assert list(snap.brokers) == [1]
+    assert any("/brokers/ids/9" in p for p in snap.problems)

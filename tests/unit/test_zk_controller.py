@@ -148,3 +148,15 @@ def test_isr_channel_write_is_conditional_on_leader_and_epoch(zk: tuple[MemoryZo
     assert channel.write("t", 0, PartitionState(1, 1, [1, 2, 3], [1])) is None  # wrong epoch
     assert channel.write("t", 0, PartitionState(2, 0, [1, 2, 3], [2])) is None  # not the leader
     assert channel.write("nope", 0, PartitionState(1, 0, [1], [1])) is None
+
+
+def test_bad_znodes_are_skipped_not_fatal(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    r = join(server, sessions, 1)
+    r.store.create(zp.broker_path(7), b"garbage", ephemeral=True)  # a registration nobody can parse
+    r.store.create(zp.topic_path("bad"), b"{", make_parents=True)
+    r.create_topic("good", {0: [1, 7]})
+    c = ZkController(r, 1)
+    assert c.elect()
+    assert c.reconcile() == 1
+    assert r.partition_state("good", 0) == (zl.PartitionState(1, 0, [1, 7], 1), 0)  # 7 is registered, so live

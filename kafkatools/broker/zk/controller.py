@@ -78,6 +78,7 @@ class ZkController:
         self.broker_id = broker_id
         self.unclean = unclean
         self.claim: ControllerClaim | None = None
+        self._reported: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -107,13 +108,20 @@ class ZkController:
         if self.claim is None:
             return 0
         written = self._delete_topics()
-        live = set(self.registry.live_brokers())
+        live = {int(n) for n in self.registry.store.children(zp.BROKER_IDS) if n.isdigit()}  # payloads not needed
         for topic in self.registry.topics():
-            assignment = self.registry.topic_assignment(topic)
-            if assignment is None:
-                continue
-            for partition, replicas in sorted(assignment.partitions.items()):
-                written += self._reconcile_partition(topic, partition, replicas, live)
+            try:
+                assignment = self.registry.topic_assignment(topic)
+                if assignment is None:
+                    continue
+                for partition, replicas in sorted(assignment.partitions.items()):
+                    written += self._reconcile_partition(topic, partition, replicas, live)
+            except CoordinationError as e:
+                if type(e) is not CoordinationError:  # a ZooKeeper failure, not bad contents: the pass fails
+                    raise
+                if str(e) not in self._reported:  # bad znode contents: skip this topic (said once), keep the rest
+                    self._reported.add(str(e))
+                    log.error("[Controller id=%d] Skipping topic %s: %s", self.broker_id, topic, e)
         return written
 
     def _reconcile_partition(self, topic: str, partition: int, replicas: list[int], live: set[int]) -> int:

@@ -42,10 +42,16 @@ class Snapshot:
 def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Snapshot:
     """Everything a broker caches, read from ZooKeeper (blocking); ``watch`` is armed on each node read."""
     snap = Snapshot()
-    try:
-        snap.brokers = {b: reg for b, (reg, _) in registry.live_brokers(watch).items()}
-    except CoordinationError as e:
-        snap.problems.append(str(e))
+    for name in registry.store.children(zp.BROKER_IDS, watch):  # one bad registration must not hide the others
+        if not name.isdigit():
+            continue
+        path = zp.broker_path(int(name))
+        try:
+            snap.brokers[int(name)] = zl.decode_broker(path, int(name), registry.store.get(path)[0])
+        except NoNodeError:
+            continue
+        except CoordinationError as e:
+            snap.problems.append(str(e))
     try:
         snap.controller_id = registry.controller_id(watch) or -1
     except CoordinationError as e:
