@@ -45,7 +45,7 @@ class ZkSync:
         self.cluster = cluster
         self.registry = cluster.registry
         self.controller = ZkController(self.registry, state.node_id,
-                                       unclean=state.config.values.get("unclean.leader.election.enable") is True)
+                                       unclean=state.config.unclean_leader_election_enable)
         self.registered = False
         self._dirty = True
         self._applied: set[tuple[str, int]] = set()
