@@ -228,11 +228,28 @@ class BrokerState:
                                                       "segment.bytes": "104857600"})
         return True
 
+    def group_coordinator(self, group_id: str) -> Node | None:
+        """The broker coordinating ``group_id``: the leader of its ``__consumer_offsets`` partition."""
+        from kafkatools.broker.groups.coordinator import partition_for
+
+        self.ensure_offsets_topic()
+        topic = self.cluster.topics.get(OFFSETS_TOPIC)
+        if topic is None or not topic.partitions:
+            return None
+        leader = topic.partitions[partition_for(group_id, len(topic.partitions))].leader
+        return next((n for n in self.live_brokers() if n.node_id == leader), None)
+
     def _append_offsets_record(self, partition: int, batch: bytes) -> None:
         self.ensure_offsets_topic()
-        part = self.partitions[(OFFSETS_TOPIC, partition)]
+        part = self.partitions.get((OFFSETS_TOPIC, partition))
+        if part is None or not part.is_leader:
+            raise errors.KafkaError(errors.NOT_COORDINATOR,
+                                    f"This broker does not lead {OFFSETS_TOPIC}-{partition}")
         part.log.append(bytearray(batch), part.leader_epoch)
-        part.log.high_watermark = part.log.log_end_offset
+        if part.on_leader_append is not None:  # replicated: the high watermark follows the ISR
+            part.on_leader_append(part)
+        else:
+            part.log.high_watermark = part.log.log_end_offset
         part.wake()
 
     def _load_groups(self) -> None:

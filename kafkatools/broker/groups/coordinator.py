@@ -107,7 +107,10 @@ class GroupCoordinator:
                 accepted[key] = CommittedOffset(offset, epoch, metadata or "", now_ms)
                 out[key] = errors.NONE
         if accepted:
-            self.store.write_offsets(group_id, accepted)
+            try:
+                self.store.write_offsets(group_id, accepted)
+            except errors.KafkaError as e:  # e.g. NOT_COORDINATOR: this broker lost the offsets partition
+                return dict.fromkeys(keys, e.error)
             group.offsets.update(accepted)
         return out
 

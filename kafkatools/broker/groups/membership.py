@@ -17,6 +17,7 @@ leader that never sends SyncGroup makes the group rebalance again after the reba
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from kafkatools.broker.groups.states import GroupState
 
 E = errors.BY_NAME
 S = GroupState
+log = logging.getLogger("kafkatools.broker.groups")
 
 
 @dataclass
@@ -73,9 +75,16 @@ class Membership:
         self.min_session_ms = min_session_ms
         self.max_session_ms = max_session_ms
         self.initial_delay_ms = initial_delay_ms
-        self.on_group_change = on_group_change
+        self._on_group_change = on_group_change
         self.clock = clock
         self._delayed: set[str] = set()  # groups inside their initial rebalance delay
+
+    def on_group_change(self, group: Group) -> None:
+        """Persist group metadata; a failed write is logged, the in-memory group stays authoritative."""
+        try:
+            self._on_group_change(group)
+        except errors.KafkaError as e:
+            log.warning("Could not store metadata of group %s: %s", group.group_id, e)
 
     # -- JoinGroup ----------------------------------------------------------------------------
     async def join(self, req: JoinRequest) -> JoinResult:
