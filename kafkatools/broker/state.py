@@ -218,21 +218,34 @@ class BrokerState:
 
         A standalone broker caps the replication factor at its single replica instead of refusing
         with COORDINATOR_NOT_AVAILABLE forever (Kafka would, when offsets.topic.replication.factor
-        exceeds the live brokers).
+        exceeds the live brokers); a ZooKeeper cluster waits for that many live brokers, as Kafka does.
+        Returns whether the topic exists.
         """
         if OFFSETS_TOPIC in self.cluster.topics:
             return True
-        rf = min(self.config.offsets_topic_replication_factor, len(self.live_brokers()))
+        live = len(self.live_brokers())
+        rf = self.config.offsets_topic_replication_factor
+        if self.zk is None:
+            rf = min(rf, live)
+        elif live < rf:  # Kafka's rule on a cluster: wait until enough brokers are alive
+            log.info("Not creating %s yet: %d live broker(s), offsets.topic.replication.factor=%d",
+                     OFFSETS_TOPIC, live, rf)
+            return False
         assignment = self.assign_replicas(self.config.offsets_topic_num_partitions, max(rf, 1))
-        self.create_topic(OFFSETS_TOPIC, assignment, {"cleanup.policy": "compact", "compression.type": "producer",
-                                                      "segment.bytes": "104857600"})
-        return True
+        try:
+            self.create_topic(OFFSETS_TOPIC, assignment, {"cleanup.policy": "compact", "compression.type": "producer",
+                                                          "segment.bytes": "104857600"})
+        except errors.KafkaError as e:
+            if e.error is not errors.TOPIC_ALREADY_EXISTS:  # another broker created it first: fine
+                raise
+        return OFFSETS_TOPIC in self.cluster.topics
 
     def group_coordinator(self, group_id: str) -> Node | None:
         """The broker coordinating ``group_id``: the leader of its ``__consumer_offsets`` partition."""
         from kafkatools.broker.groups.coordinator import partition_for
 
-        self.ensure_offsets_topic()
+        if not self.ensure_offsets_topic():
+            return None
         topic = self.cluster.topics.get(OFFSETS_TOPIC)
         if topic is None or not topic.partitions:
             return None

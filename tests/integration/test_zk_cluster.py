@@ -56,7 +56,8 @@ def registry(zookeeper: ZooKeeperProcess, chroot: str) -> Iterator[ClusterRegist
 def brokers(zookeeper: ZooKeeperProcess, tmp_path: Path, chroot: str) -> Iterator[list[BrokerProcess]]:  # noqa: F811
     procs = [BrokerProcess(tmp_path / f"b{i}", node_id=i, overrides={
         "zookeeper.connect": zookeeper.connect + chroot, "zookeeper.session.timeout.ms": str(SESSION_MS),
-        "replica.lag.time.max.ms": "3000", "offsets.topic.num.partitions": "3"}) for i in (1, 2, 3)]
+        "replica.lag.time.max.ms": "3000", "offsets.topic.num.partitions": "3",
+        "offsets.topic.replication.factor": "3"}) for i in (1, 2, 3)]
     try:
         for p in procs:
             p.start()
