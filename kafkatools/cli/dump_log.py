@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,8 +24,11 @@ from kafkatools.cli._common import (
     main_for,
     make_app,
 )
-from kafkatools.storage import coordinator_records
-from kafkatools.storage.dump import INT_MAX, DumpOptions, Problems, RecordParser, dump_file
+
+if TYPE_CHECKING:
+    from kafkatools.storage.dump import RecordParser
+
+INT_MAX = 2**31 - 1  # Kafka's --max-bytes default (Integer.MAX_VALUE); storage is imported only to run
 
 app = make_app("Dump the contents of log segments, index files, producer snapshots and transaction indexes.")
 
@@ -117,6 +120,9 @@ def dump_log(
     if remote_log_metadata_decoder:
         env.stderr.write("kafka-dump-log: --remote-log-metadata-decoder is not supported by kafkatools\n")
         return ExitStatus.UNAVAILABLE
+    from kafkatools.storage import coordinator_records
+    from kafkatools.storage.dump import DumpOptions, Problems, dump_file
+
     notices: list[str] = []
     parser: RecordParser
     if offsets_decoder:
