@@ -56,6 +56,9 @@ class ReplicaManager:
         self.following: dict[Key, int] = {}  # partition -> leader it is fetched from
         self._isr_in_flight: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Called after every role decision with (topic, partition, leads_now): the group coordinator
+        # loads or drops the groups of a ``__consumer_offsets`` partition as its leadership moves.
+        self.on_role_change: Callable[[str, int, bool], None] | None = None
 
     # -- controller-facing API ------------------------------------------------------------------
     def update_brokers(self, brokers: Mapping[int, tuple[str, int]]) -> None:
@@ -85,7 +88,15 @@ class ReplicaManager:
         else:
             self._become_follower(key, part, new_epoch)
         part.wake()
+        self._role_changed(topic, partition, part.is_leader)
         return None
+
+    def _role_changed(self, topic: str, partition: int, leads: bool) -> None:
+        if self.on_role_change is not None:
+            try:
+                self.on_role_change(topic, partition, leads)
+            except Exception:  # a listener's bug must not undo a role change already in force
+                log.exception("Role-change listener failed for %s-%d", topic, partition)
 
     def stop_replica(self, topic: str, partition: int) -> None:
         """Stop leading or following (the caller deletes the log if asked to)."""
@@ -97,6 +108,7 @@ class ReplicaManager:
             part.is_leader = False
             part.on_leader_append = None
             part.wake()
+            self._role_changed(topic, partition, False)
 
     # -- leader side --------------------------------------------------------------------------------
     def _become_leader(self, key: Key, part: Partition, new_epoch: bool) -> None:
