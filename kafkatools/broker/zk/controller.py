@@ -28,6 +28,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from kafkatools.broker.zk import reassignment
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry, ControllerClaim
@@ -109,6 +110,7 @@ class ZkController:
             return 0
         written = self._delete_topics()
         live = {int(n) for n in self.registry.store.children(zp.BROKER_IDS) if n.isdigit()}  # payloads not needed
+        written += reassignment.advance(self.registry, self.claim, live)
         for topic in self.registry.topics():
             try:
                 assignment = self.registry.topic_assignment(topic)
