@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 
 from kafkatools.wire import legacy
-from kafkatools.wire.records import Compression, build_batch, iter_batches, iter_records
+from kafkatools.wire.log_entries import iter_batches
+from kafkatools.wire.records import Compression, build_batch, iter_records
 
 
 def _rate(fn: Callable[[], object], payload_bytes: int, seconds: float) -> float:

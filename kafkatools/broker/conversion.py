@@ -23,7 +23,8 @@ def _file_bytes(records: Any) -> bytes:
 
 def up_convert(records: Any) -> bytes:
     """Legacy message set -> v2: each legacy entry (a message or a compressed wrapper) becomes one batch."""
-    from kafkatools.wire.records import Compression, RecordInput, build_batch, iter_batches
+    from kafkatools.wire.log_entries import iter_batches
+    from kafkatools.wire.records import Compression, RecordInput, build_batch
 
     out = bytearray()
     for b in iter_batches(_file_bytes(records)):
@@ -39,7 +40,8 @@ def up_convert(records: Any) -> bytes:
 def down_convert(records: Any, magic: int, fetch_offset: int) -> bytes:
     """v2 batches -> a legacy message set of ``magic``, keeping offsets (records before the fetch offset dropped)."""
     from kafkatools.wire.legacy import build_message_set
-    from kafkatools.wire.records import RecordInput, iter_batches
+    from kafkatools.wire.log_entries import iter_batches
+    from kafkatools.wire.records import RecordInput
 
     out = bytearray()
     for b in iter_batches(_file_bytes(records), strict=False):
@@ -54,7 +56,8 @@ def down_convert(records: Any, magic: int, fetch_offset: int) -> bytes:
 
 def recompress(records: bytes, codec: str) -> bytes:
     from kafkatools.wire.batch import read_header
-    from kafkatools.wire.records import Compression, RecordInput, build_batch, iter_batches
+    from kafkatools.wire.log_entries import iter_batches
+    from kafkatools.wire.records import Compression, RecordInput, build_batch
 
     target = Compression.NONE if codec == "uncompressed" else Compression.from_name(codec)
     out = bytearray()

@@ -24,7 +24,8 @@ from kafkatools.client.admin import list_offsets
 from kafkatools.client.cluster import KafkaClient
 from kafkatools.client.connection import ConnectionClosedError
 from kafkatools.codec import messages
-from kafkatools.wire.records import Header, iter_batches
+from kafkatools.wire.log_entries import iter_batches
+from kafkatools.wire.records import Header
 
 FETCH = 1
 TopicPartition = tuple[str, int]

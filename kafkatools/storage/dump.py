@@ -43,7 +43,8 @@ from kafkatools.storage.names import (
 from kafkatools.wire import batch as wb
 from kafkatools.wire import control, legacy
 from kafkatools.wire.control import ControlType
-from kafkatools.wire.records import Batch, Record, iter_batches
+from kafkatools.wire.log_entries import Batch, iter_batches
+from kafkatools.wire.records import Record
 
 KRAFT_SNAPSHOT_SUFFIX: Final = ".checkpoint"
 BOOTSTRAP_SNAPSHOT: Final = "bootstrap.checkpoint"

@@ -3,15 +3,15 @@ against the bytes Kafka wrote in the fixtures so the other storage tests can tru
 
 from __future__ import annotations
 
-import pathlib
 import struct
 import zlib
 
 from crc32c import crc32c
 
 from kafkatools.wire import batch as wb
+from tests.conftest import SHARED
 
-FIXTURES = pathlib.Path("/work/shared/kafka-fixtures")
+FIXTURES = SHARED / "kafka-fixtures"
 
 
 def _varint(value: int) -> bytes:

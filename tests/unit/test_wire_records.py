@@ -12,20 +12,20 @@ from crc32c import crc32c
 from kafkatools.errors import CorruptRecordError
 from kafkatools.wire import batch as wb
 from kafkatools.wire import control, legacy
+from kafkatools.wire.log_entries import Batch, iter_batches
 from kafkatools.wire.records import (
-    Batch,
     Compression,
     ControlType,
     Record,
     RecordInput,
     build_batch,
     build_control_batch,
-    iter_batches,
     iter_records,
 )
 from kafkatools.wire.varint import encode_varint
+from tests.conftest import SHARED
 
-FIXTURES = Path("/work/shared/kafka-fixtures")
+FIXTURES = SHARED / "kafka-fixtures"
 K1K2 = FIXTURES / "023aafc3112/core/data/kafka-13980083082189751010/test-topic-0/00000000000000000000.log"
 NULL_KEY = FIXTURES / "023aafc3112/core/data/kafka-13294002803961715372/test-topic-0/00000000000000000000.log"
 METADATA = FIXTURES / "023aafc3112/core/data/kafka-1168504093769635972/__cluster_metadata-0/00000000000000000000.log"
@@ -33,7 +33,7 @@ METADATA = FIXTURES / "023aafc3112/core/data/kafka-1168504093769635972/__cluster
 
 def _fixture(path: Path) -> bytes:
     if not path.exists():
-        pytest.fail(f"Kafka fixture {path} is missing (see /work/shared/kafka-fixtures/PROVENANCE.md)")
+        pytest.fail(f"Kafka fixture {path} is missing (see ../shared/kafka-fixtures/PROVENANCE.md)")
     return path.read_bytes()
 
 

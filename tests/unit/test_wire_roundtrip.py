@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from kafkatools.errors import CorruptRecordError
 from kafkatools.wire import batch as wb
 from kafkatools.wire import legacy
-from kafkatools.wire.records import Compression, RecordInput, build_batch, build_control_batch, iter_batches
+from kafkatools.wire.log_entries import iter_batches
+from kafkatools.wire.records import Compression, RecordInput, build_batch, build_control_batch
 from kafkatools.wire.varint import decode_varint, encode_varint
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
