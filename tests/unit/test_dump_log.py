@@ -9,7 +9,7 @@ import pytest
 
 from kafkatools.cli._common import Env, run_app
 from kafkatools.cli.dump_log import app
-from kafkatools.storage import dump
+from kafkatools.storage import dump_lines
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "kafka-fixtures"
 DATA_13980 = FIXTURES / "023aafc3112/core/data/kafka-13980083082189751010"
@@ -47,7 +47,7 @@ def test_kafka_reference_example_byte_for_byte(monkeypatch: pytest.MonkeyPatch) 
                                    ("--offsets-decoder",), ("--cluster-metadata-decoder",)])
 def test_every_fixture_file_dumps_without_error(flags: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
     if "--print-data-log" in flags:
-        monkeypatch.setattr(dump, "MMAP_THRESHOLD", 0)  # also read the fixtures through the mmap path
+        monkeypatch.setattr(dump_lines, "MMAP_THRESHOLD", 0)  # also read the fixtures through the mmap path
     for path in fixture_files():
         code, out, err = run("--files", str(path), *flags)
         assert code == 0, (path, err)

@@ -12,7 +12,7 @@ import pytest
 from crc32c import crc32c
 
 from kafkatools.broker.groups import records as group_records
-from kafkatools.storage import dump
+from kafkatools.storage import dump_lines
 from kafkatools.storage.config import LogConfig
 from kafkatools.storage.log import PartitionLog
 from kafkatools.storage.names import TopicPartition
@@ -252,7 +252,7 @@ def test_json_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mapped", [False, True])
 def test_files_written_by_our_storage_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapped: bool) -> None:
     if mapped:  # segments this small are normally read; force the mmap path big segments take
-        monkeypatch.setattr(dump, "MMAP_THRESHOLD", 0)
+        monkeypatch.setattr(dump_lines, "MMAP_THRESHOLD", 0)
     config = LogConfig(segment_bytes=3000, index_interval_bytes=300)
     log = PartitionLog(str(tmp_path / "t-0"), TopicPartition("t", 0), config, clock=lambda: 1_700_000_000_000)
     codecs = list(Compression)
