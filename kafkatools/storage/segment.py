@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -207,7 +208,24 @@ class LogSegment:
         limit = self.size if max_position is None else max_position
         wanted = max(max_bytes, info.size) if min_one_batch else max_bytes
         length = max(0, min(limit - info.position, wanted))
+        if info.size < length < limit - info.position:  # max_bytes cuts an entry: stop before it
+            length = self._whole_entries_end(info.position, info.position + length) - info.position
         return FileSlice(self.log_file, self.log_path, info.position, length)
+
+    def _whole_entries_end(self, start: int, end: int) -> int:
+        """End of the last whole entry between ``start`` (an entry's position) and ``end``.
+
+        Kafka sends a fetch's bytes up to ``max_bytes`` even when that splits the last batch, and the
+        client throws the piece away (up to a batch per response: ~5% of a 10 MB fetch of 1 MB
+        batches).  Index entries are entry positions, so scanning starts at the last one <= ``end``.
+        """
+        positions = self.offset_index.values
+        i = bisect_right(positions, end)
+        pos = positions[i - 1] if i and positions[i - 1] >= start else start
+        last = pos
+        for info in self.scan(pos, end):
+            last = info.position + info.size
+        return last
 
     def read_entry(self, info: EntryInfo) -> bytes:
         return self.fs.pread(self.log_file, info.size, info.position)
