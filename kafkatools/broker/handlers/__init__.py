@@ -4,6 +4,7 @@ dispatch table (``broker/dispatch.py``) is built from this list."""
 
 from kafkatools.broker.handlers import (
     alter_configs,
+    alter_partition_reassignments,
     api_versions,
     create_partitions,
     create_topics,
@@ -23,6 +24,7 @@ from kafkatools.broker.handlers import (
     leave_group,
     list_groups,
     list_offsets,
+    list_partition_reassignments,
     metadata,
     offset_commit,
     offset_delete,
@@ -60,4 +62,6 @@ HANDLER_MODULES = [
     describe_log_dirs,
     init_producer_id,
     offset_for_leader_epoch,
+    alter_partition_reassignments,
+    list_partition_reassignments,
 ]
