@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +22,11 @@ from kafkatools import errors
 from kafkatools.broker.cluster import StandaloneCluster, TopicState, uuid_to_base64
 from kafkatools.broker.config import BrokerConfig
 from kafkatools.broker.groups.coordinator import GroupCoordinator
-from kafkatools.broker.groups.store import OFFSETS_TOPIC, OffsetsTopicStore, load_groups
+from kafkatools.broker.groups.ownership import Ownership
+from kafkatools.broker.groups.store import OFFSETS_TOPIC, OffsetsTopicStore
 from kafkatools.broker.partition import Partition
 from kafkatools.broker.producer_state import ProducerIdAllocator
+from kafkatools.broker.replication.delayed_produce import PendingAck, await_acks
 from kafkatools.broker.replication.manager import ReplicaManager
 from kafkatools.storage.config import LogConfig
 from kafkatools.storage.inspect import iter_log_entries
@@ -54,6 +56,21 @@ class DirUsage:
     usable_bytes: int
 
 
+class _OffsetsWrite:
+    """A coordinator batch waiting for the ISR: the acks=all wait of Produce (DelayedProduce), bounded by
+    ``offsets.commit.timeout.ms``; ``wait`` -> None once the HW passed it, else the Produce error."""
+
+    def __init__(self, ack: PendingAck, timeout_s: float,
+                 wait_for: Callable[[list[Partition], float], Awaitable[None]]) -> None:
+        self.ack = ack
+        self.timeout_s = timeout_s
+        self.wait_for = wait_for
+
+    async def wait(self) -> errors.ErrorCode | None:
+        await await_acks([self.ack], self.timeout_s, self.wait_for)
+        return self.ack.error
+
+
 class BrokerState:
     def __init__(self, config: BrokerConfig, manager: LogManager, cluster: StandaloneCluster | ZkCluster) -> None:
         self.config = config
@@ -72,12 +89,17 @@ class BrokerState:
         for topic in cluster.topics.values():
             self._open_topic(topic)
         self.groups = GroupCoordinator(
-            OffsetsTopicStore(config.offsets_topic_num_partitions, self._append_offsets_record),
+            OffsetsTopicStore(self._offsets_partition_count, self._append_offsets_record),
             min_session_ms=config.group_min_session_timeout_ms, max_session_ms=config.group_max_session_timeout_ms,
             initial_delay_ms=config.group_initial_rebalance_delay_ms,
             offsets_retention_ms=config.offsets_retention_minutes * 60_000,
             partition_exists=lambda t, p: (t, p) in self.partitions)
-        self._load_groups()
+        # The coordinator serves the groups of the offsets partitions this broker leads: loaded now for
+        # partitions led from the start (standalone), later as ReplicaManager hands out leadership.
+        self.group_ownership = Ownership(self.groups, self._existing_offsets_partitions, self._leads_offsets_partition,
+                                         self._offsets_batches, ensure_topic=self.ensure_offsets_topic)
+        self.group_ownership.refresh()
+        self.replicas.on_role_change = self._on_role_change
 
     @classmethod
     def open(cls, config: BrokerConfig) -> BrokerState:
@@ -252,36 +274,53 @@ class BrokerState:
         leader = topic.partitions[partition_for(group_id, len(topic.partitions))].leader
         return next((n for n in self.live_brokers() if n.node_id == leader), None)
 
-    def _append_offsets_record(self, partition: int, batch: bytes) -> None:
+    def _existing_offsets_partitions(self) -> int:
+        topic = self.cluster.topics.get(OFFSETS_TOPIC)
+        return len(topic.partitions) if topic is not None else 0
+
+    def _offsets_partition_count(self) -> int:
+        return self._existing_offsets_partitions() or self.config.offsets_topic_num_partitions
+
+    def _leads_offsets_partition(self, partition: int) -> bool:
+        part = self.partitions.get((OFFSETS_TOPIC, partition))
+        return part is not None and part.is_leader
+
+    def _offsets_batches(self, partition: int) -> Iterator[bytes]:
+        """The raw batches of this broker's replica of ``__consumer_offsets-partition``, in offset order."""
+        part = self.partitions.get((OFFSETS_TOPIC, partition))
+        if part is None:
+            return
+        for seg in list(part.log.segments):
+            for info, data in iter_log_entries(seg.log_path):
+                if info.last_offset >= part.log.log_start_offset:
+                    yield data
+
+    def _on_role_change(self, topic: str, partition: int, leads_now: bool) -> None:
+        if topic == OFFSETS_TOPIC:
+            self.group_ownership.on_role_change(partition, leads_now)
+
+    def _append_offsets_record(self, partition: int, batch: bytes) -> _OffsetsWrite | None:
+        """Append a coordinator batch as the leader with acks=-1 (Kafka's ``offsets.commit.required.acks``
+        default): None when it is committed at once (HW = log end), else a write to wait for."""
         self.ensure_offsets_topic()
         part = self.partitions.get((OFFSETS_TOPIC, partition))
         if part is None or not part.is_leader:
             raise errors.KafkaError(errors.NOT_COORDINATOR,
                                     f"This broker does not lead {OFFSETS_TOPIC}-{partition}")
+        if len(part.state.isr) < int(part.config.min_insync_replicas):
+            raise errors.KafkaError(errors.NOT_ENOUGH_REPLICAS,
+                                    f"The ISR of {OFFSETS_TOPIC}-{partition} is below min.insync.replicas")
         part.log.append(bytearray(batch), part.leader_epoch)
         if part.on_leader_append is not None:  # replicated: the high watermark follows the ISR
             part.on_leader_append(part)
         else:
             part.log.high_watermark = part.log.log_end_offset
         part.wake()
-
-    def _load_groups(self) -> None:
-        if OFFSETS_TOPIC not in self.cluster.topics:
-            return
-        start = time.monotonic()
-
-        def batches() -> Iterator[bytes]:
-            for (topic, _), part in sorted(self.partitions.items()):
-                if topic != OFFSETS_TOPIC:
-                    continue
-                for seg in part.log.segments:
-                    for info, data in iter_log_entries(seg.log_path):
-                        if info.last_offset >= part.log.log_start_offset:
-                            yield data
-
-        self.groups.groups.update(load_groups(batches()))
-        log.info("Loaded %d consumer group(s) from %s in %.0f ms", len(self.groups.groups), OFFSETS_TOPIC,
-                 (time.monotonic() - start) * 1000)
+        end = part.log.log_end_offset
+        if part.high_watermark >= end:
+            return None
+        return _OffsetsWrite(PendingAck(part, end, part.leader_epoch), self.config.offsets_commit_timeout_ms / 1000,
+                             self.wait_for_appends)
 
     # -- fetch support --------------------------------------------------------------------------
     async def wait_for_appends(self, partitions: list[Partition], timeout: float) -> None:

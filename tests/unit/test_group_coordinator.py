@@ -56,7 +56,8 @@ def test_kip394_first_join_gets_member_id_then_group_completes_rebalance() -> No
         synced = await c.membership.sync("g", 1, joined.member_id, None, "consumer", "range",
                                          {joined.member_id: b"assignment"})
         assert synced.error is errors.NONE and synced.assignment == b"assignment" and g.state is S.STABLE
-        assert ("group", ("g", 1, "Stable")) in store.writes
+        # the assignment is stored (and replicated) before the group turns Stable, as Kafka's storeGroup
+        assert ("group", ("g", 1, "CompletingRebalance")) in store.writes
     run(body)
 
 
@@ -89,15 +90,17 @@ def test_second_member_bumps_generation_and_stale_generation_is_rejected() -> No
         b = await b_task
         assert a2.generation == b.generation == 2
         assert c.membership.heartbeat("g", 1, a.member_id, None) is E["ILLEGAL_GENERATION"]
-        commit = c.commit_offsets("g", 1, a.member_id, None, [("t", 0, 5, -1, "")])
+        commit = await c.commit_offsets("g", 1, a.member_id, None, [("t", 0, 5, -1, "")])
         assert commit[("t", 0)] is E["REBALANCE_IN_PROGRESS"]  # CompletingRebalance
         await asyncio.gather(c.membership.sync("g", 2, a.member_id, None, None, None, {}),
                              c.membership.sync("g", 2, b.member_id, None, None, None, {}))
-        assert c.commit_offsets("g", 1, a.member_id, None, [("t", 0, 5, -1, "")])[("t", 0)] is E["ILLEGAL_GENERATION"]
-        assert c.commit_offsets("g", 2, "nobody", None, [("t", 0, 5, -1, "")])[("t", 0)] is E["UNKNOWN_MEMBER_ID"]
-        assert c.commit_offsets("g", 2, a.member_id, None, [("t", 0, 5, -1, "x" * 5000)])[("t", 0)] is \
+        assert (await c.commit_offsets("g", 1, a.member_id, None, [("t", 0, 5, -1, "")]))[("t", 0)] is \
+            E["ILLEGAL_GENERATION"]
+        assert (await c.commit_offsets("g", 2, "nobody", None, [("t", 0, 5, -1, "")]))[("t", 0)] is \
+            E["UNKNOWN_MEMBER_ID"]
+        assert (await c.commit_offsets("g", 2, a.member_id, None, [("t", 0, 5, -1, "x" * 5000)]))[("t", 0)] is \
             E["OFFSET_METADATA_TOO_LARGE"]
-        assert c.commit_offsets("g", 2, a.member_id, None, [("t", 0, 5, -1, "")])[("t", 0)] is errors.NONE
+        assert (await c.commit_offsets("g", 2, a.member_id, None, [("t", 0, 5, -1, "")]))[("t", 0)] is errors.NONE
         assert c.fetch_offsets("g", [("t", 0)])[("t", 0)].offset == 5  # type: ignore[union-attr]
     run(body)
 
@@ -140,9 +143,10 @@ def test_static_member_rejoin_fences_the_old_member_id_without_rebalance() -> No
 def test_simple_commits_delete_and_list() -> None:
     async def body() -> None:
         c, store = make()
-        assert c.commit_offsets("", -1, "", None, [("t", 0, 1, -1, "")])[("t", 0)] is E["INVALID_GROUP_ID"]
-        assert c.commit_offsets("admin", 3, "", None, [("t", 0, 1, -1, "")])[("t", 0)] is E["ILLEGAL_GENERATION"]
-        assert c.commit_offsets("admin", -1, "", None, [("t", 0, 7, -1, "")])[("t", 0)] is errors.NONE
+        assert (await c.commit_offsets("", -1, "", None, [("t", 0, 1, -1, "")]))[("t", 0)] is E["INVALID_GROUP_ID"]
+        assert (await c.commit_offsets("admin", 3, "", None, [("t", 0, 1, -1, "")]))[("t", 0)] is \
+            E["ILLEGAL_GENERATION"]
+        assert (await c.commit_offsets("admin", -1, "", None, [("t", 0, 7, -1, "")]))[("t", 0)] is errors.NONE
         assert [g.group_id for g in c.list_groups({"empty"})] == ["admin"]
         assert c.list_groups({"stable"}) == []
         top, per = c.delete_offsets("admin", [("t", 0)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from kafkatools import errors
@@ -19,7 +20,7 @@ def _coordinator() -> tuple[GroupCoordinator, MemoryStore]:
 
 def test_old_offsets_of_empty_groups_expire_and_the_group_goes_away() -> None:
     coord, store = _coordinator()
-    assert coord.commit_offsets("g", -1, "", None, [("t", 0, 5, -1, ""), ("t", 1, 7, -1, "")]) == {
+    assert asyncio.run(coord.commit_offsets("g", -1, "", None, [("t", 0, 5, -1, ""), ("t", 1, 7, -1, "")])) == {
         ("t", 0): errors.NONE, ("t", 1): errors.NONE}
     now = int(time.time() * 1000)
     assert coord.expire_offsets(now + RETENTION_MS // 2) == 0  # not old enough
@@ -33,7 +34,7 @@ def test_old_offsets_of_empty_groups_expire_and_the_group_goes_away() -> None:
 
 def test_groups_with_members_keep_their_offsets() -> None:
     coord, _ = _coordinator()
-    coord.commit_offsets("active", -1, "", None, [("t", 0, 3, -1, "")])
+    asyncio.run(coord.commit_offsets("active", -1, "", None, [("t", 0, 3, -1, "")]))
     group = coord.groups["active"]
     group.add(Member("m-1", None, "c", "/h", 10_000, 10_000, "consumer", [("range", b"")]))
     group.state = GroupState.STABLE

@@ -6,6 +6,14 @@ member and generation must match (UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION), and c
 CompletingRebalance get REBALANCE_IN_PROGRESS.  Every change goes through ``store`` (the
 ``__consumer_offsets`` log in the broker, an in-memory twin in unit tests) before it is applied,
 so what clients were told is what a restart loads back.
+
+A store write may answer with a ``PendingWrite``: the record is in the leader's log but not yet
+replicated to the ISR.  Kafka appends coordinator records with acks=-1 and answers an OffsetCommit
+only once the high watermark passes them, so a commit acknowledged to a consumer survives the
+coordinator's death; the in-memory offsets change only then (a failed write changes nothing).
+
+``check_coordinator`` (set by ``Ownership``) says whether this broker coordinates a group at all;
+every group API asks ``group_error`` first.
 """
 
 from __future__ import annotations
@@ -38,11 +46,39 @@ def partition_for(group_id: str, partitions: int) -> int:
     return (java_string_hash(group_id) & 0x7FFFFFFF) % partitions
 
 
+class PendingWrite(Protocol):
+    """A coordinator record appended but maybe not yet replicated: ``wait`` -> None once it is durable."""
+
+    async def wait(self) -> errors.ErrorCode | None: ...
+
+
 class GroupStore(Protocol):
-    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None: ...
-    def write_group(self, group: Group) -> None: ...
-    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None: ...
-    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None: ...
+    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None:
+        ...
+    def write_group(self, group: Group) -> PendingWrite | None: ...
+    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None: ...
+    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None: ...
+
+
+# Kafka's mapping of a failed offsets-topic append to what the committer is told (storeOffsets).
+_COMMIT_ERRORS = {
+    "UNKNOWN_TOPIC_OR_PARTITION": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_ENOUGH_REPLICAS": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_LEADER_OR_FOLLOWER": "NOT_COORDINATOR",
+    "KAFKA_STORAGE_ERROR": "NOT_COORDINATOR",
+    "MESSAGE_TOO_LARGE": "INVALID_COMMIT_OFFSET_SIZE",
+    "RECORD_LIST_TOO_LARGE": "INVALID_COMMIT_OFFSET_SIZE",
+}
+
+
+def commit_error(error: errors.ErrorCode) -> errors.ErrorCode:
+    """The OffsetCommit error for a failed append (REQUEST_TIMED_OUT and others pass through)."""
+    return E.get(_COMMIT_ERRORS.get(error.name, error.name), error)
+
+
+async def settle(pending: PendingWrite | None) -> errors.ErrorCode | None:
+    return None if pending is None else await pending.wait()
 
 
 class MemoryStore:
@@ -51,17 +87,21 @@ class MemoryStore:
     def __init__(self) -> None:
         self.writes: list[tuple[str, object]] = []
 
-    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
+    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None:
         self.writes.append(("offsets", (group_id, dict(offsets))))
+        return None
 
-    def write_group(self, group: Group) -> None:
+    def write_group(self, group: Group) -> PendingWrite | None:
         self.writes.append(("group", (group.group_id, group.generation, group.state.value)))
+        return None
 
-    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None:
+    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None:
         self.writes.append(("delete_offsets", (group_id, list(partitions))))
+        return None
 
-    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None:
+    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None:
         self.writes.append(("delete_group", (group_id, list(partitions))))
+        return None
 
 
 class GroupCoordinator:
@@ -76,9 +116,19 @@ class GroupCoordinator:
         self.membership = Membership(self.groups, min_session_ms=min_session_ms, max_session_ms=max_session_ms,
                                      initial_delay_ms=initial_delay_ms, on_group_change=store.write_group,
                                      clock=clock)
+        # Set by ``Ownership``: None when this broker coordinates the group, else the error to answer.
+        self.check_coordinator: Callable[[str], errors.ErrorCode | None] = lambda _group_id: None
+        self.sync_ownership: Callable[[], None] = lambda: None  # load/unload before listing every group
+
+    def group_error(self, group_id: str, *, require_id: bool = True) -> errors.ErrorCode | None:
+        """Kafka's ``validateGroupStatus``: INVALID_GROUP_ID (an empty id where one is required), then
+        NOT_COORDINATOR when another broker leads the group's offsets partition."""
+        if require_id and not group_id:
+            return E["INVALID_GROUP_ID"]
+        return self.check_coordinator(group_id)
 
     # -- offsets ----------------------------------------------------------------------------------
-    def commit_offsets(
+    async def commit_offsets(
         self, group_id: str, generation: int, member_id: str, instance_id: str | None,
         offsets: list[tuple[str, int, int, int, str | None]],
     ) -> dict[tuple[str, int], errors.ErrorCode]:
@@ -108,9 +158,13 @@ class GroupCoordinator:
                 out[key] = errors.NONE
         if accepted:
             try:
-                self.store.write_offsets(group_id, accepted)
+                pending = self.store.write_offsets(group_id, accepted)
             except errors.KafkaError as e:  # e.g. NOT_COORDINATOR: this broker lost the offsets partition
                 return dict.fromkeys(keys, e.error)
+            failed = await settle(pending)
+            if failed is not None:  # not replicated: the commit did not happen
+                out.update(dict.fromkeys(accepted, commit_error(failed)))
+                return out
             group.offsets.update(accepted)
         return out
 
@@ -165,6 +219,7 @@ class GroupCoordinator:
 
     # -- admin ------------------------------------------------------------------------------------
     def list_groups(self, states: set[str] | None = None) -> list[Group]:
+        self.sync_ownership()
         wanted = {s.lower() for s in states} if states else None
         return [g for g in sorted(self.groups.values(), key=lambda g: g.group_id)
                 if not g.in_state(S.DEAD) and (wanted is None or g.state.value.lower() in wanted)]

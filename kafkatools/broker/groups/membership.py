@@ -22,14 +22,29 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kafkatools import errors
 from kafkatools.broker.groups.group import Group, Member
 from kafkatools.broker.groups.states import GroupState
 
+if TYPE_CHECKING:
+    from kafkatools.broker.groups.coordinator import PendingWrite
+
 E = errors.BY_NAME
 S = GroupState
 log = logging.getLogger("kafkatools.broker.groups")
+
+
+# Kafka's mapping of a failed group-metadata append to the SyncGroup error (storeGroup).
+_GROUP_WRITE_ERRORS = {
+    "UNKNOWN_TOPIC_OR_PARTITION": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_ENOUGH_REPLICAS": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND": "COORDINATOR_NOT_AVAILABLE",
+    "REQUEST_TIMED_OUT": "COORDINATOR_NOT_AVAILABLE",
+    "NOT_LEADER_OR_FOLLOWER": "NOT_COORDINATOR",
+    "KAFKA_STORAGE_ERROR": "NOT_COORDINATOR",
+}
 
 
 @dataclass
@@ -69,7 +84,7 @@ class Membership:
     """Owns the groups' membership state; ``on_group_change`` persists group metadata."""
 
     def __init__(self, groups: dict[str, Group], *, min_session_ms: int, max_session_ms: int,
-                 initial_delay_ms: int, on_group_change: Callable[[Group], None],
+                 initial_delay_ms: int, on_group_change: Callable[[Group], PendingWrite | None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.groups = groups
         self.min_session_ms = min_session_ms
@@ -79,12 +94,25 @@ class Membership:
         self.clock = clock
         self._delayed: set[str] = set()  # groups inside their initial rebalance delay
 
-    def on_group_change(self, group: Group) -> None:
+    def on_group_change(self, group: Group) -> PendingWrite | None:
         """Persist group metadata; a failed write is logged, the in-memory group stays authoritative."""
         try:
-            self._on_group_change(group)
+            return self._on_group_change(group)
         except errors.KafkaError as e:
             log.warning("Could not store metadata of group %s: %s", group.group_id, e)
+            return None
+
+    def unload(self, group: Group) -> None:
+        """This broker stopped coordinating ``group``: members waiting in Join/Sync get NOT_COORDINATOR."""
+        self._cancel_timer(group)
+        for m in group.members.values():
+            waiter, m.join_waiter = m.join_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(JoinResult(errors.NOT_COORDINATOR, m.member_id))
+            waiter, m.sync_waiter = m.sync_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(SyncResult(errors.NOT_COORDINATOR))
+        group.transition(S.DEAD)
 
     # -- JoinGroup ----------------------------------------------------------------------------
     async def join(self, req: JoinRequest) -> JoinResult:
@@ -337,15 +365,35 @@ class Membership:
         member.sync_waiter = fut
         if member_id == group.leader_id:
             self._cancel_timer(group)
+            await self._store_assignment(group, {m: assignments.get(m, b"") for m in group.members})
+        return await fut
+
+    async def _store_assignment(self, group: Group, assignments: dict[str, bytes]) -> None:
+        """The leader's assignment: persist it (waiting for replication, as Kafka's storeGroup does),
+        then hand it out and become Stable -- unless the group moved on or the write failed meanwhile."""
+        generation = group.generation
+        for m in group.members.values():
+            m.assignment = assignments.get(m.member_id, b"")
+        pending = self.on_group_change(group)
+        failed = None if pending is None else await pending.wait()
+        if not group.in_state(S.COMPLETING_REBALANCE) or group.generation != generation:
+            return  # a join, leave or unload decided while the write was in flight, and told the waiters
+        if failed is not None:
+            error = _GROUP_WRITE_ERRORS.get(failed.name, "UNKNOWN_SERVER_ERROR")
+            log.warning("Group %s: assignment of generation %d not stored (%s): rebalancing", group.group_id,
+                        generation, failed.name)
             for m in group.members.values():
-                m.assignment = assignments.get(m.member_id, b"")
-            group.transition(S.STABLE)
-            self.on_group_change(group)
-            for m in group.members.values():
+                m.assignment = b""
                 waiter, m.sync_waiter = m.sync_waiter, None
                 if waiter is not None and not waiter.done():
-                    waiter.set_result(SyncResult(errors.NONE, m.assignment, group.protocol_type, group.protocol_name))
-        return await fut
+                    waiter.set_result(SyncResult(E[error]))
+            self._prepare_rebalance(group)
+            return
+        group.transition(S.STABLE)
+        for m in group.members.values():
+            waiter, m.sync_waiter = m.sync_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(SyncResult(errors.NONE, m.assignment, group.protocol_type, group.protocol_name))
 
     # -- Heartbeat / LeaveGroup ------------------------------------------------------------------
     def heartbeat(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> errors.ErrorCode:

@@ -2,8 +2,9 @@
 
 Writes: each commit or group change becomes one RecordBatch v2 appended to the partition that
 owns the group (``partition_for``), so ``kafka-dump-log --offsets-decoder`` shows exactly what
-Kafka would.  Reads: at start-up every partition is replayed in offset order, later records
-overriding earlier ones and tombstones deleting — the same result a compacted topic converges to.
+Kafka would.  Reads: when this broker becomes leader of a partition (ownership.py) its log is
+replayed in offset order, later records overriding earlier ones and tombstones deleting — the same
+result a compacted topic converges to.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from kafkatools import errors
 from kafkatools.broker.groups import records as rec
-from kafkatools.broker.groups.coordinator import partition_for
+from kafkatools.broker.groups.coordinator import PendingWrite, partition_for
 from kafkatools.broker.groups.group import CommittedOffset, Group, Member
 from kafkatools.broker.groups.states import GroupState
 from kafkatools.wire.records import RecordInput, build_batch, iter_records
@@ -25,26 +26,30 @@ OFFSETS_TOPIC = "__consumer_offsets"
 
 
 class OffsetsTopicStore:
-    """Appends coordinator records to ``__consumer_offsets`` partitions through ``append``."""
+    """Appends coordinator records to ``__consumer_offsets`` partitions through ``append``.
 
-    def __init__(self, partitions: int, append: Callable[[int, bytes], None]) -> None:
+    ``partitions()``: the topic's partition count (the group -> partition rule must use the real
+    topic's count, as FindCoordinator does).  ``append`` returns a ``PendingWrite`` while the batch
+    still waits for the ISR, None when it is already committed."""
+
+    def __init__(self, partitions: Callable[[], int], append: Callable[[int, bytes], PendingWrite | None]) -> None:
         self.partitions = partitions
         self._append = append
 
-    def _write(self, group_id: str, entries: list[tuple[bytes, bytes | None]]) -> None:
+    def _write(self, group_id: str, entries: list[tuple[bytes, bytes | None]]) -> PendingWrite | None:
         if not entries:
-            return
+            return None
         now = int(time.time() * 1000)
         batch = build_batch([RecordInput(k, v, now) for k, v in entries])
-        self._append(partition_for(group_id, self.partitions), batch)
+        return self._append(partition_for(group_id, self.partitions()), batch)
 
-    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> None:
-        self._write(group_id, [
+    def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None:
+        return self._write(group_id, [
             (rec.offset_key(group_id, t, p),
              rec.offset_value(rec.OffsetValue(o.offset, o.leader_epoch, o.metadata, o.commit_timestamp)))
             for (t, p), o in offsets.items()])
 
-    def write_group(self, group: Group) -> None:
+    def write_group(self, group: Group) -> PendingWrite | None:
         protocol = group.protocol_name
         members = tuple(
             rec.MemberValue(m.member_id, m.group_instance_id, m.client_id, m.client_host, m.rebalance_timeout_ms,
@@ -52,15 +57,15 @@ class OffsetsTopicStore:
             for m in group.members.values())
         value = rec.GroupValue(group.protocol_type or "", group.generation, protocol, group.leader_id,
                                int(time.time() * 1000), members)
-        self._write(group.group_id, [(rec.group_key(group.group_id), rec.group_value(value))])
+        return self._write(group.group_id, [(rec.group_key(group.group_id), rec.group_value(value))])
 
-    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None:
-        self._write(group_id, [(rec.offset_key(group_id, t, p), None) for t, p in partitions])
+    def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None:
+        return self._write(group_id, [(rec.offset_key(group_id, t, p), None) for t, p in partitions])
 
-    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> None:
+    def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None:
         entries: list[tuple[bytes, bytes | None]] = [(rec.offset_key(group_id, t, p), None) for t, p in partitions]
         entries.append((rec.group_key(group_id), None))
-        self._write(group_id, entries)
+        return self._write(group_id, entries)
 
 
 def load_groups(batches: Iterable[Any]) -> dict[str, Group]:

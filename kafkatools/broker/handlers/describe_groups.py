@@ -3,7 +3,8 @@
 Versions: 0-5.
 Behaviour: state, protocol type, chosen protocol and members (client id, host, the member's
 metadata for the chosen protocol, its assignment) per group; an unknown group is reported as
-state ``Dead`` with no error, as Kafka does.
+state ``Dead`` with no error, as Kafka does; a group this broker does not coordinate gets
+NOT_COORDINATOR in its own entry (empty state).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ R = messages.DescribeGroupsResponse
 async def handle(ctx: RequestContext, req: messages.DescribeGroupsRequest) -> messages.DescribeGroupsResponse:
     out = []
     for gid in req.groups:
+        error = ctx.broker.groups.group_error(gid, require_id=False)
+        if error is not None:
+            out.append(R.DescribedGroup(error_code=error.code, group_id=gid, group_state="", protocol_type="",
+                                        protocol_data=""))
+            continue
         g = ctx.broker.groups.describe(gid)
         if g is None:
             out.append(R.DescribedGroup(error_code=0, group_id=gid, group_state="Dead", protocol_type="",

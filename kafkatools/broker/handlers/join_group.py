@@ -3,7 +3,9 @@
 Versions: 0-9.
 Behaviour: see ``broker/groups/membership.py``.  v4+ with an empty member id first gets
 MEMBER_ID_REQUIRED and an id (KIP-394); v5+ carries ``group.instance.id`` (static membership);
-v0 has no rebalance timeout (the session timeout is used).  The answer waits until the rebalance
+v0 has no rebalance timeout (the session timeout is used).  Empty group id -> INVALID_GROUP_ID; a
+broker not leading the group's ``__consumer_offsets`` partition -> NOT_COORDINATOR (also to members
+still waiting when leadership moves away).  The answer waits until the rebalance
 completes.  v7+ echoes the protocol type; v9's ``skip_assignment`` is always false.
 """
 
@@ -21,6 +23,10 @@ R = messages.JoinGroupResponse
 
 
 async def handle(ctx: RequestContext, req: messages.JoinGroupRequest) -> messages.JoinGroupResponse:
+    error = ctx.broker.groups.group_error(req.group_id)
+    if error is not None:
+        return R(error_code=error.code, generation_id=-1, protocol_type=None,
+                 protocol_name=None if ctx.version >= 7 else "", leader="", member_id=req.member_id, members=[])
     result = await ctx.broker.groups.membership.join(JoinRequest(
         group_id=req.group_id, member_id=req.member_id,
         group_instance_id=req.group_instance_id if ctx.version >= 5 else None,

@@ -1,7 +1,8 @@
 """ListGroups (key 16).
 
 Versions: 0-5.
-Behaviour: every group this coordinator knows (Dead ones excluded), with protocol type, state
+Behaviour: every group this broker coordinates (those of the ``__consumer_offsets`` partitions it
+leads; Dead ones excluded), with protocol type, state
 (v4+, filterable by ``states_filter``) and type ``classic`` (v5+; a ``types_filter`` without
 "classic" matches nothing).
 """

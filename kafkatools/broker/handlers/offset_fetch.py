@@ -4,11 +4,13 @@ Versions: 0-9 (v8+ asks for several groups at once).
 Behaviour: committed offset, leader epoch (v5+) and metadata per partition; a partition without a
 commit gets offset -1 and empty metadata with no error.  Null topics (v2+) = every partition the
 group has committed.  ``require_stable`` (v7+) needs nothing here: there are no pending
-transactional commits.
+transactional commits.  Group-level errors (NOT_COORDINATOR): v0-1 per requested partition, v2-7
+at the top level, v8+ in the group's entry.
 """
 
 from __future__ import annotations
 
+from kafkatools import errors
 from kafkatools.broker.context import RequestContext
 from kafkatools.broker.groups.group import CommittedOffset
 from kafkatools.codec import messages
@@ -30,10 +32,24 @@ def _lookup(ctx: RequestContext, group_id: str, topics: list[tuple[str, list[int
     return by_topic
 
 
+def _failed(ctx: RequestContext, req: messages.OffsetFetchRequest,
+            error: errors.ErrorCode) -> messages.OffsetFetchResponse:
+    if ctx.version >= 2:
+        return R(error_code=error.code, topics=[])
+    return R(topics=[R.OffsetFetchResponseTopic(name=t.name, partitions=[
+        R.OffsetFetchResponsePartition(partition_index=p, committed_offset=-1, metadata="", error_code=error.code)
+        for p in t.partition_indexes]) for t in req.topics or []])
+
+
 async def handle(ctx: RequestContext, req: messages.OffsetFetchRequest) -> messages.OffsetFetchResponse:
+    groups_api = ctx.broker.groups
     if ctx.version >= 8:
         groups = []
         for g in req.groups:
+            error = groups_api.group_error(g.group_id, require_id=False)
+            if error is not None:
+                groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, topics=[], error_code=error.code))
+                continue
             topics = None if g.topics is None else [(t.name, list(t.partition_indexes)) for t in g.topics]
             groups.append(R.OffsetFetchResponseGroup(group_id=g.group_id, topics=[
                 R.OffsetFetchResponseTopics(name=name, partitions=[
@@ -43,6 +59,9 @@ async def handle(ctx: RequestContext, req: messages.OffsetFetchRequest) -> messa
                         error_code=0) for p, c in parts])
                 for name, parts in _lookup(ctx, g.group_id, topics).items()]))
         return R(groups=groups)
+    error = groups_api.group_error(req.group_id, require_id=False)
+    if error is not None:
+        return _failed(ctx, req, error)
     topics = None if req.topics is None else [(t.name, list(t.partition_indexes)) for t in req.topics]
     return R(topics=[
         R.OffsetFetchResponseTopic(name=name, partitions=[
