@@ -1,0 +1,223 @@
+"""Fault test: an idempotent acks=all producer rides through kill -9 of leaders and of the controller.
+
+Three ``kafka-server-start`` processes on a real ZooKeeper; topic ``faults`` with one partition,
+replication factor 3 and ``min.insync.replicas=2``.  A confluent-kafka (librdkafka) producer with
+``enable.idempotence`` sends 100,000 keyed records whose values carry their sequence number, while
+the test kills (SIGKILL) the partition leader three times and the controller once, restarting each
+victim after the controller has reacted.  The producer is released in steps so that records are
+in flight at every kill.  Afterwards:
+
+* every acknowledged record is in the log exactly once, at the offset its acknowledgement gave,
+  and the log holds the sequence numbers in increasing order (records the producer never saw
+  acknowledged may be present or not, but nothing is duplicated or reordered);
+* all three replicas hold the same batches: ``kafka-dump-log`` of every replica's segments,
+  compared batch by batch once the ISR is back to three (only the file paths and per-segment
+  positions may differ).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from kafkatools.coordination.cluster_registry import ClusterRegistry
+from tests.integration.broker_process import BrokerProcess, command
+from tests.integration.test_zk_cluster import chroot, registry, wait_for, wait_state  # noqa: F401 - fixtures
+from tests.integration.test_zookeeper_store import ZooKeeperProcess, zookeeper  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.timeout(420)
+
+TOPIC = "faults"
+RECORDS = 100_000
+SESSION_MS = 6000
+PAD = b"." * 64
+RATE = 2500  # records/s: 100,000 records take 40 s, long enough for the four kill cycles
+STREAMING = 5000  # records acknowledged through the current leader before the next kill
+
+
+@pytest.fixture()
+def cluster(zookeeper: ZooKeeperProcess, tmp_path: Path, chroot: str) -> Iterator[list[BrokerProcess]]:  # noqa: F811
+    procs = [BrokerProcess(tmp_path / f"b{i}", node_id=i, overrides={
+        "zookeeper.connect": zookeeper.connect + chroot, "zookeeper.session.timeout.ms": str(SESSION_MS),
+        "replica.lag.time.max.ms": "3000", "min.insync.replicas": "2", "default.replication.factor": "3",
+        "offsets.topic.num.partitions": "3", "offsets.topic.replication.factor": "3"}) for i in (1, 2, 3)]
+    try:
+        for p in procs:
+            p.start()
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+
+
+class PacedProducer(threading.Thread):
+    """Sends records 0..RECORDS-1 at RATE per second (a steady stream, so that every kill finds
+    records in flight and batches stay small); records every acknowledgement."""
+
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__(daemon=True)
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+            "message.timeout.ms": 300_000, "request.timeout.ms": 15_000, "retry.backoff.ms": 100,
+            "topic.metadata.refresh.interval.ms": 1000})
+        self.sent = 0
+        self.acked: dict[int, int] = {}  # sequence number -> offset
+        self.failed: list[tuple[int, str]] = []
+        self.fatal: list[str] = []
+        self.done = threading.Event()
+
+    def _report(self, err: Any, msg: Any) -> None:
+        seq = int(msg.value()[:7])
+        if err is None:
+            self.acked[seq] = msg.offset()
+        else:
+            self.failed.append((seq, str(err)))
+            if err.fatal():
+                self.fatal.append(str(err))
+
+    def run(self) -> None:
+        try:
+            start = time.monotonic()
+            while self.sent < RECORDS and not self.fatal:
+                ahead = start + self.sent / RATE - time.monotonic()
+                if ahead > 0:
+                    self.producer.poll(min(ahead, 0.05))
+                    continue
+                value = b"%07d" % self.sent + PAD
+                try:
+                    self.producer.produce(TOPIC, value, key=b"key-%d" % (self.sent % 64), partition=0,
+                                          on_delivery=self._report)
+                except BufferError:
+                    self.producer.poll(0.1)
+                    continue
+                self.sent += 1
+                self.producer.poll(0)
+            self.producer.flush(240)
+        finally:
+            self.done.set()
+
+
+def leader_of(registry: ClusterRegistry) -> int:  # noqa: F811
+    found = registry.partition_state(TOPIC, 0)
+    return found[0].leader if found else -1
+
+
+def full_isr(registry: ClusterRegistry, what: str) -> None:  # noqa: F811
+    wait_state(registry, what, lambda s: s.leader > 0 and sorted(s.isr) == [1, 2, 3], topic=TOPIC, timeout=90)
+
+
+def consume_everything(bootstrap: str) -> list[tuple[int, int]]:
+    """(offset, sequence number) of every record below the high watermark, read from offset 0."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "fault-check", "enable.auto.commit": False,
+                  "fetch.max.bytes": 4 << 20})
+    try:
+        _, high = c.get_watermark_offsets(TopicPartition(TOPIC, 0), timeout=30)
+        c.assign([TopicPartition(TOPIC, 0, OFFSET_BEGINNING)])
+        out: list[tuple[int, int]] = []
+        deadline = time.monotonic() + 90
+        while (not out or out[-1][0] < high - 1) and time.monotonic() < deadline:
+            for m in c.consume(1000, 0.5):
+                if m.error() is not None:
+                    assert m.error().code() == KafkaError._PARTITION_EOF, m.error()
+                    continue
+                out.append((m.offset(), int((m.value() or b"")[:7])))
+        assert out and out[-1][0] == high - 1, f"read up to {out[-1][0] if out else None}, high watermark {high}"
+        return out
+    finally:
+        c.close()
+
+
+def dump_batches(b: BrokerProcess) -> list[str]:
+    """kafka-dump-log of the replica's segments, one line per batch, minus the per-segment position."""
+    segments = sorted((b.log_dir / "data" / f"{TOPIC}-0").glob("*.log"))
+    assert segments, f"broker {b.node_id} has no segment of {TOPIC}-0"
+    res = subprocess.run([command("kafka-dump-log"), "--files", ",".join(map(str, segments))],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("baseOffset: ")]
+    return [" ".join(w for i, w in enumerate(ln.split(" ")) if not _is_position(ln.split(" "), i)) for ln in lines]
+
+
+def _row(rows: list[str], i: int | None) -> str:
+    return rows[i] if i is not None and i < len(rows) else (rows[-1] if rows else "(empty)")
+
+
+def _is_position(words: list[str], i: int) -> bool:
+    return words[i] == "position:" or (i > 0 and words[i - 1] == "position:")
+
+
+def test_idempotent_acks_all_producer_survives_leader_and_controller_kills(
+        cluster: list[BrokerProcess], registry: ClusterRegistry) -> None:  # noqa: F811
+    wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
+    by_id = {b.node_id: b for b in cluster}
+    bootstrap = ",".join(b.bootstrap for b in cluster)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    wait_for("every broker in the metadata", lambda: len(admin.list_topics(timeout=10).brokers) == 3)
+    admin.create_topics([NewTopic(TOPIC, 1, 3, config={"min.insync.replicas": "2"})])[TOPIC].result(30)
+    full_isr(registry, "the topic led with a full ISR")
+
+    producer = PacedProducer(bootstrap)
+    producer.start()
+    history: list[str] = []
+    # leader, leader, controller, leader: each kill once records flow through the current leader
+    for step, target in enumerate(("leader", "leader", "controller", "leader")):
+        floor = len(producer.acked) + STREAMING
+        wait_for(f"step {step}: {STREAMING} more records acknowledged",
+                 lambda f=floor: len(producer.acked) >= f or producer.fatal or producer.done.is_set(), timeout=90)
+        assert not producer.fatal, producer.fatal
+        assert not producer.done.is_set(), f"the producer finished before kill {step}: {history}"
+        victim_id = leader_of(registry) if target == "leader" else wait_for("a controller", registry.controller_id)
+        victim = by_id[victim_id]
+        leader = leader_of(registry)
+        victim.kill()
+        unacked = producer.sent - len(producer.acked)
+        history.append(f"{target} {victim_id} (leader {leader}) killed with {unacked} records unacknowledged "
+                       f"({len(producer.acked)} acknowledged)")
+        if target == "controller":
+            wait_for("a new controller", lambda v=victim_id: (c if (c := registry.controller_id()) not in (None, v)
+                                                               else None), timeout=60)
+        wait_state(registry, f"step {step}: {victim_id} out of the ISR and a live leader",
+                   lambda s, v=victim_id: s.leader > 0 and s.leader != v and v not in s.isr, topic=TOPIC, timeout=60)
+        victim.start()
+        full_isr(registry, f"step {step}: broker {victim_id} back in the ISR")
+    producer.done.wait(300)
+    producer.join(10)
+    assert not producer.fatal, producer.fatal
+    assert producer.sent == RECORDS, f"sent {producer.sent}"
+
+    # every acknowledged record exactly once, at its acknowledged offset; no duplicates, no reordering
+    log = consume_everything(bootstrap)
+    seqs = [s for _, s in log]
+    assert len(set(seqs)) == len(seqs), f"duplicates: {len(seqs) - len(set(seqs))} ({history})"
+    assert seqs == sorted(seqs), f"records out of order ({history})"
+    at = dict(log)
+    wrong = [(s, o, at.get(o)) for s, o in producer.acked.items() if at.get(o) != s]
+    assert not wrong, f"{len(wrong)} acknowledged records missing or moved, e.g. {wrong[:5]} ({history})"
+    assert len(producer.acked) + len(producer.failed) == RECORDS
+    assert not producer.failed, f"{len(producer.failed)} failed deliveries, e.g. {producer.failed[:3]}"
+
+    # all replicas hold the same batches once they have settled
+    full_isr(registry, "the ISR back to three at the end")
+
+    def same_batches() -> list[str] | None:
+        dumps = [dump_batches(b) for b in cluster]
+        return dumps[0] if dumps[0] == dumps[1] == dumps[2] and dumps[0] else None
+
+    try:
+        batches = wait_for("identical replica logs", same_batches, timeout=60)
+    except AssertionError:
+        dumps = [dump_batches(b) for b in cluster]
+        first = next((i for i, rows in enumerate(zip(*dumps, strict=False)) if len(set(rows)) > 1), None)
+        detail = "\n".join(f"broker {b.node_id}: {len(d)} batches; {_row(d, first)}"
+                           for b, d in zip(cluster, dumps, strict=True))
+        raise AssertionError(f"replica logs differ (first differing batch #{first}):\n{detail}\n{history}") from None
+    assert batches[0].startswith("baseOffset: 0 ")
+    assert sum(int(ln.split(" count: ")[1].split(" ")[0]) for ln in batches) == len(log)
