@@ -132,6 +132,10 @@ class BrokerConfig:
     delete_topic_enable: bool
     auto_leader_rebalance_enable: bool
     controlled_shutdown_enable: bool
+    controlled_shutdown_max_retries: int
+    controlled_shutdown_retry_backoff_ms: int
+    leader_imbalance_check_interval_seconds: int
+    leader_imbalance_per_broker_percentage: int
     unclean_leader_election_enable: bool
     num_recovery_threads_per_data_dir: int
     message_max_bytes: int
@@ -290,6 +294,9 @@ def load_config(props: Mapping[str, str]) -> BrokerConfig:
         raise ConfigError("Invalid value for configuration log.dirs: at least one log directory is needed")
     zk = v["zookeeper.connect"] or None
     broker_id = v["broker.id"] if v["broker.id"] >= 0 else v["node.id"]
+    if v["broker.id.generation.enable"] and not -1 <= v["broker.id"] <= v["reserved.broker.max.id"]:
+        raise ConfigError("broker.id must be greater than or equal to -1 and not greater than "
+                          "reserved.broker.max.id")  # generated ids start above the reserved range
     if broker_id < 0 and zk is None:
         broker_id = 0  # no /brokers/seqid to draw a generated id from
     retention = _resolve_ms(v, "log.retention.ms", ("log.retention.minutes", 60_000),

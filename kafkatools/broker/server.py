@@ -1,7 +1,8 @@
 """The broker process: open the log dirs, listen, serve until SIGTERM, shut down cleanly.
 
 ``run(config)`` is what ``kafka-server-start`` calls.  Shutdown on SIGTERM or Ctrl-C is orderly:
-stop accepting, let in-flight requests finish (briefly), flush and write every checkpoint and the
+in ZooKeeper mode first a controlled shutdown (leadership moves to other replicas), then stop
+accepting, let in-flight requests finish (briefly), flush and write every checkpoint and the
 ``.kafka_cleanshutdown`` marker, release the log-dir lock — so the next start skips recovery.
 A failure during start-up logs ``Exiting Kafka due to fatal exception during startup.`` and exits
 1, as Kafka does.  Log lines follow Kafka's layout (``[2026-01-01 10:00:00,123] INFO ...``).
@@ -44,6 +45,15 @@ def run(config: Any) -> int:
     """Run a broker until it is told to stop; returns the process exit status."""
     setup_logging()
     try:
+        if config.zookeeper_connect is not None:
+            from kafkatools.broker.zk.broker_id import resolve_broker_id
+
+            configured = config.broker_id
+            config = resolve_broker_id(config)
+            if configured < 0:
+                log.info("Using broker.id %d (%s)", config.broker_id,
+                         "generated from /brokers/seqid" if configured != config.broker_id and
+                         config.broker_id > config.reserved_broker_max_id else "from meta.properties")
         state = BrokerState.open(config)
     except Exception as e:
         log.error("Exiting Kafka due to fatal exception during startup. %s: %s", type(e).__name__, e)
@@ -105,6 +115,10 @@ async def _serve(state: BrokerState) -> int:
              state.node_id, host or "0.0.0.0", bound[1], state.cluster.cluster_id)
     await stop.wait()
     log.info("[KafkaServer id=%d] shutting down", state.node_id)
+    if state.zk is not None:  # move leadership away while we still answer clients (broker/zk/shutdown.py)
+        from kafkatools.broker.zk.shutdown import controlled_shutdown
+
+        await controlled_shutdown(state.zk)
     server.close()
     housekeeping.cancel()
     with contextlib.suppress(asyncio.CancelledError):

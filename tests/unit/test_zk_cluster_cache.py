@@ -97,3 +97,42 @@ def test_bad_broker_registration_hides_only_itself(registry: ClusterRegistry) ->
     snap = read_snapshot(registry)
     assert list(snap.brokers) == [1]
     assert any("/brokers/ids/9" in p for p in snap.problems)
+
+
+def test_a_topic_whose_znode_turns_bad_is_kept_not_deleted(registry: ClusterRegistry) -> None:
+    ZkCluster(registry, 1, "cid").create_topic("t", [[1]], {"retention.ms": "5"})
+    reader = ZkCluster(registry, 1, "cid")
+    reader.adopt(read_snapshot(registry))
+    registry.store.set(zp.topic_path("t"), b"garbage")
+    snap = read_snapshot(registry)
+    assert snap.unreadable == {"t"} and any(zp.topic_path("t") in p for p in snap.problems)
+    new, removed = reader.adopt(snap)
+    assert (new, removed) == ([], []) and "t" in reader.topics  # a bad znode is not a deletion
+
+
+def test_bad_topic_config_keeps_the_cached_configs(registry: ClusterRegistry) -> None:
+    ZkCluster(registry, 1, "cid").create_topic("t", [[1]], {"cleanup.policy": "compact"})
+    reader = ZkCluster(registry, 1, "cid")
+    reader.adopt(read_snapshot(registry))
+    registry.store.set(zp.topic_config_path("t"), b"[1,2")
+    snap = read_snapshot(registry)
+    assert snap.topics["t"].configs is None and any(zp.topic_config_path("t") in p for p in snap.problems)
+    reader.adopt(snap)
+    assert reader.topics["t"].configs == {"cleanup.policy": "compact"} and reader.reconfigured == []
+
+
+def test_bad_partition_state_hides_only_that_partition(registry: ClusterRegistry) -> None:
+    ZkCluster(registry, 1, "cid").create_topic("t", [[1], [1]], {})
+    controller = ZkController(registry, 1)
+    assert controller.elect()
+    controller.reconcile()
+    registry.store.set(zp.partition_state_path("t", 0), b"{}")
+    snap = read_snapshot(registry)
+    assert snap.topics["t"].states[0] is None and snap.topics["t"].states[1] is not None
+    assert any(zp.partition_state_path("t", 0) in p for p in snap.problems)
+
+
+def test_controller_zero_is_not_no_controller(registry: ClusterRegistry) -> None:
+    registry.register_broker(zl.BrokerRegistration(0, (zl.Endpoint("PLAINTEXT", "h0", 9000, "PLAINTEXT"),), 1))
+    assert ZkController(registry, 0).elect()
+    assert read_snapshot(registry).controller_id == 0

@@ -160,3 +160,195 @@ def test_bad_znodes_are_skipped_not_fatal(zk: tuple[MemoryZooKeeper, list[Memory
     assert c.elect()
     assert c.reconcile() == 1
     assert r.partition_state("good", 0) == (zl.PartitionState(1, 0, [1, 7], 1), 0)  # 7 is registered, so live
+
+
+def test_bad_partition_state_skips_only_that_partition(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    r = join(server, sessions, 1)
+    r.create_topic("t", {0: [1], 1: [1]})
+    r.store.create(zp.partition_state_path("t", 0), b"not json", make_parents=True)
+    c = ZkController(r, 1)
+    assert c.elect()
+    assert c.reconcile() == 1  # partition 1 gets its state; partition 0 is reported and left alone
+    assert r.partition_state("t", 1) == (zl.PartitionState(1, 0, [1], 1), 0)
+    assert r.store.get(zp.partition_state_path("t", 0))[0] == b"not json"
+
+
+def test_persistent_garbage_controller_znode_is_removed_then_elected(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    r = join(server, sessions, 1)
+    r.store.create(zp.CONTROLLER, b"\xff garbage")  # persistent: no live broker's claim
+    c = ZkController(r, 1)
+    assert not c.elect()  # reported, deleted
+    assert r.store.exists(zp.CONTROLLER) is None
+    assert c.elect() and r.controller_id() == 1
+
+
+def test_garbage_in_another_sessions_controller_znode_is_waited_out(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    r1, r2 = join(server, sessions, 1), join(server, sessions, 2)
+    c1 = ZkController(r1, 1)
+    assert c1.elect()
+    r1.store.set(zp.CONTROLLER, b"garbage")
+    assert c1.elect()  # still ours: keep the claim
+    assert not ZkController(r2, 2).elect()  # another live session holds it
+    server.expire(sessions[0])
+    assert ZkController(r2, 2).elect()
+
+
+# --- controlled shutdown -------------------------------------------------------------------------------
+
+
+def test_decide_moves_leadership_off_a_shutting_down_broker() -> None:
+    assert decide([1, 2, 3], state(1, 4, [1, 2, 3]), {1, 2, 3}, shutting_down={1}) == Decision(2, [2, 3], True)
+
+
+def test_decide_drops_shutting_down_follower_from_isr() -> None:
+    assert decide([1, 2, 3], state(1, 4, [1, 2, 3]), {1, 2, 3}, shutting_down={3}) == Decision(1, [1, 2], True)
+
+
+def test_decide_keeps_single_replica_and_unreplaceable_leaders() -> None:
+    assert decide([1], state(1, 0, [1]), {1}, shutting_down={1}) is None
+    assert decide([1, 2], state(1, 3, [1]), {1, 2}, shutting_down={1}) is None  # 2 is out of sync
+    assert decide([1, 2], state(1, 3, [1]), {1, 2}, unclean=True, shutting_down={1}) is None  # no data loss for it
+
+
+def test_decide_prefers_a_shutting_down_isr_member_to_no_leader() -> None:
+    assert decide([1, 2, 3], state(1, 4, [1, 2]), {2, 3}, shutting_down={2}) == Decision(2, [2], True)
+
+
+def test_controlled_shutdown_moves_everything_and_reports_what_is_left(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    regs = {b: join(server, sessions, b) for b in (1, 2, 3)}
+    c = ZkController(regs[1], 1)
+    assert c.elect()
+    regs[1].create_topic("t", {0: [2, 3, 1], 1: [3, 2, 1], 2: [2], 3: [2, 3]})
+    c.reconcile()
+    channel = ZkIsrChannel(regs[2])  # t-3's ISR shrinks to its leader 2 alone: 2 cannot leave it
+    assert channel.write("t", 3, PartitionState(2, 0, [2, 3], [2])) is not None
+    epoch = regs[2].store.get(zp.broker_path(2))[1].czxid
+    error, remaining = c.controlled_shutdown(2, epoch)
+    assert error.name == "NONE" and remaining == [("t", 3)]  # t-2 has a single replica: not listed
+    assert regs[1].partition_state("t", 0)[0] == zl.PartitionState(3, 1, [3, 1], 1)  # type: ignore[index]
+    assert regs[1].partition_state("t", 1)[0] == zl.PartitionState(3, 1, [3, 1], 1)  # type: ignore[index]
+    assert regs[1].partition_state("t", 2)[0].leader == 2  # type: ignore[index]
+    assert c.reconcile() == 0  # stays moved while broker 2 is shutting down
+    assert c.controlled_shutdown(2, epoch + 12345)[0].name == "STALE_BROKER_EPOCH"
+    assert c.controlled_shutdown(9)[0].name == "BROKER_NOT_AVAILABLE"
+    assert ZkController(regs[3], 3).controlled_shutdown(2)[0].name == "NOT_CONTROLLER"
+    sessions[1].close()  # broker 2 goes; when it comes back it is an ordinary broker again
+    c.reconcile()
+    assert c.shutting_down == set()
+
+
+# --- elections -----------------------------------------------------------------------------------------
+
+
+Zk = tuple[MemoryZooKeeper, list[MemoryStore]]
+
+
+def make_led_elsewhere(zk: Zk) -> tuple[ZkController, dict[int, ClusterRegistry]]:
+    """t-0 [1,2,3] led by 2 (1 went away and came back, in the ISR again); t-1 [2,3,1] led by 2."""
+    server, sessions = zk
+    regs = {b: join(server, sessions, b) for b in (1, 2, 3)}
+    c = ZkController(regs[3], 3)
+    assert c.elect()
+    regs[3].create_topic("t", {0: [1, 2, 3], 1: [2, 3, 1]})
+    c.reconcile()
+    found = regs[3].partition_state("t", 0)
+    assert found is not None
+    regs[3].update_partition_state("t", 0, zl.PartitionState(2, 5, [2, 3, 1], 1), found[1])
+    return c, regs
+
+
+def test_preferred_election_results(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    c, regs = make_led_elsewhere(zk)
+    results = c.elect_leaders([("t", 0), ("t", 1), ("t", 7), ("nope", 0)], 0)
+    assert {k: r[0].name for k, r in results.items()} == {
+        ("t", 0): "NONE", ("t", 1): "ELECTION_NOT_NEEDED", ("t", 7): "UNKNOWN_TOPIC_OR_PARTITION",
+        ("nope", 0): "UNKNOWN_TOPIC_OR_PARTITION"}
+    assert regs[3].partition_state("t", 0)[0] == zl.PartitionState(1, 6, [2, 3, 1], 1)  # type: ignore[index]
+    everything = c.elect_leaders(None, 0)  # every partition: both already led by their preferred replica
+    assert sorted(everything) == [("t", 0), ("t", 1)]
+    assert {r[0].name for r in everything.values()} == {"ELECTION_NOT_NEEDED"}
+
+
+def test_preferred_leader_not_available_when_out_of_isr_or_dead(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    c, regs = make_led_elsewhere(zk)
+    found = regs[3].partition_state("t", 0)
+    assert found is not None
+    regs[3].update_partition_state("t", 0, zl.PartitionState(2, 6, [2, 3], 1), found[1])
+    assert c.elect_leaders([("t", 0)], 0)[("t", 0)][0].name == "PREFERRED_LEADER_NOT_AVAILABLE"
+
+
+def test_unclean_election(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    _, sessions = zk
+    c, regs = make_led_elsewhere(zk)
+    assert c.elect_leaders([("t", 1)], 1)[("t", 1)][0].name == "ELECTION_NOT_NEEDED"
+    found = regs[3].partition_state("t", 1)
+    assert found is not None  # leader 2 with ISR [2]; 2 dies: only out-of-sync 3 and 1 are left
+    regs[3].update_partition_state("t", 1, zl.PartitionState(2, 3, [2], 1), found[1])
+    sessions[1].close()
+    c.reconcile()
+    assert regs[3].partition_state("t", 1)[0].leader == -1  # type: ignore[index]  # clean: offline
+    assert c.elect_leaders([("t", 1)], 1)[("t", 1)][0].name == "NONE"
+    assert regs[3].partition_state("t", 1)[0].leader == 3  # type: ignore[index]  # first live replica
+    assert regs[3].partition_state("t", 1)[0].isr == [3]  # type: ignore[index]
+
+
+def test_unclean_without_live_replicas(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    regs = {b: join(server, sessions, b) for b in (1, 2)}
+    c = ZkController(regs[1], 1)
+    assert c.elect()
+    regs[1].create_topic("u", {0: [2]})
+    c.reconcile()
+    sessions[1].close()
+    c.reconcile()
+    assert c.elect_leaders([("u", 0)], 1)[("u", 0)][0].name == "ELIGIBLE_LEADERS_NOT_AVAILABLE"
+
+
+def test_admin_preferred_replica_election_znode(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    from kafkatools.coordination import zk_admin as za
+
+    c, regs = make_led_elsewhere(zk)
+    regs[3].store.create(zp.PREFERRED_REPLICA_ELECTION,
+                         za.encode_partitions([za.TopicPartition("t", 0), za.TopicPartition("t", 1)]))
+    c.reconcile()
+    assert regs[3].partition_state("t", 0)[0].leader == 1  # type: ignore[index]
+    assert regs[3].store.exists(zp.PREFERRED_REPLICA_ELECTION) is None
+    regs[3].store.create(zp.PREFERRED_REPLICA_ELECTION, b"{bad")
+    c.reconcile()  # reported and removed, no crash, no retry loop
+    assert regs[3].store.exists(zp.PREFERRED_REPLICA_ELECTION) is None
+
+
+def test_auto_rebalance_after_the_interval(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    now = [0.0]
+    regs = {b: join(server, sessions, b) for b in (1, 2, 3)}
+    c = ZkController(regs[3], 3, auto_rebalance=True, imbalance_interval_s=10, imbalance_percentage=10,
+                     clock=lambda: now[0])
+    assert c.elect()
+    regs[3].create_topic("t", {0: [1, 2, 3], 1: [2, 3, 1]})
+    c.reconcile()
+    found = regs[3].partition_state("t", 0)
+    assert found is not None
+    regs[3].update_partition_state("t", 0, zl.PartitionState(2, 5, [2, 3, 1], 1), found[1])
+    now[0] = 4.0
+    c.reconcile()
+    assert regs[3].partition_state("t", 0)[0].leader == 2  # type: ignore[index]  # not due yet
+    now[0] = 5.0
+    c.reconcile()
+    assert regs[3].partition_state("t", 0)[0].leader == 1  # type: ignore[index]
+
+
+def test_imbalance_ratio_per_broker() -> None:
+    from kafkatools.broker.zk.elections import imbalanced
+
+    placements = {("t", p): ([1, 2], state(2 if p < 1 else 1, 0, [1, 2])) for p in range(10)}
+    assert imbalanced(placements, 10) == []  # 1 of 10 = 10 %: not above
+    assert imbalanced(placements, 9) == [("t", 0)]

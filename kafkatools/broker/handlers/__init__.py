@@ -6,6 +6,7 @@ from kafkatools.broker.handlers import (
     alter_configs,
     alter_partition_reassignments,
     api_versions,
+    controlled_shutdown,
     create_partitions,
     create_topics,
     delete_groups,
@@ -15,6 +16,7 @@ from kafkatools.broker.handlers import (
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    elect_leaders,
     fetch,
     find_coordinator,
     heartbeat,
@@ -64,4 +66,6 @@ HANDLER_MODULES = [
     offset_for_leader_epoch,
     alter_partition_reassignments,
     list_partition_reassignments,
+    controlled_shutdown,
+    elect_leaders,
 ]

@@ -1,93 +1,98 @@
 """The ZooKeeper-mode controller: one broker wins ``/controller`` and keeps partition state znodes right.
 
-Design (the pre-controller-RPC style the brief allows): the controller never talks to brokers.
-It reconciles ZooKeeper against itself -- ``reconcile()`` reads the live brokers, the topics and
-every partition's ``state`` znode and writes what must change; each broker watches the state
-znodes of what it hosts and applies them (``sync.ZkSync``).  Because every pass starts from what
-ZooKeeper holds, a new controller after fail-over needs no hand-over: its first pass repairs
-whatever the dead one left half done.
+Design (the pre-controller-RPC style the brief allows): the controller never pushes roles to
+brokers.  It reconciles ZooKeeper against itself -- ``reconcile()`` reads the live brokers, the
+topics and every partition's ``state`` znode and writes what must change (rules in elections.py);
+each broker watches the state znodes of what it hosts and applies them (``sync.ZkSync``).  Because
+every pass starts from what ZooKeeper holds, a new controller after fail-over needs no hand-over:
+its first pass repairs whatever the dead one left half done.
 
-Rules, as Kafka's ZK controller applies them:
-
-* a partition without a state znode gets leader = first live replica of its assignment, ISR = the
-  live replicas, leader_epoch 0 (Kafka's NewPartition -> OnlinePartition);
-* a leader whose broker is gone is replaced by the first replica of the assignment that is alive
-  *and* in the ISR; with ``unclean.leader.election.enable=false`` and no such replica the leader
-  becomes -1 and the ISR keeps its last member (so the partition comes back only with it);
-* dead brokers leave the ISR (never emptying it); every such change bumps ``leader_epoch``;
-* topics under ``/admin/delete_topics`` lose their znodes (topic, partitions, config), then the
-  request itself.
+Beyond the steady state, a pass also deletes topics under ``/admin/delete_topics``, runs the
+elections asked for in ``/admin/preferred_replica_election`` (then deletes it) and, with
+``auto.leader.rebalance.enable``, every ``leader.imbalance.check.interval.seconds`` hands
+leadership back to preferred replicas of brokers whose imbalance exceeds the percentage.  Two
+requests reach the controller from outside its loop: ControlledShutdown (``controlled_shutdown``:
+the broker joins ``shutting_down``, a pass moves its leaderships and ISR seats away, the answer is
+what could not move) and ElectLeaders (``elect_leaders``).  A lock serialises them with the pass.
 
 Every write is one transaction fenced on ``/controller_epoch``'s zkVersion and conditional on the
 state znode's zkVersion, so a deposed controller or a racing leader ISR change cannot be lost.
+Bad znode contents are skipped with one error line naming the znode; the rest goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator
 
-from kafkatools.broker.zk import reassignment
+from kafkatools import errors
+from kafkatools.broker.zk import elections, reassignment
+from kafkatools.broker.zk.elections import Decision, Key, decide
+from kafkatools.coordination import zk_admin as za
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry, ControllerClaim
 from kafkatools.coordination.errors import BadVersionError, CoordinationError, NodeExistsError, NoNodeError
-from kafkatools.coordination.store import CheckOp, CreateOp, SetOp
+from kafkatools.coordination.store import CheckOp, CreateOp, SetOp, Watcher
+
+__all__ = ["Decision", "ZkController", "decide"]
 
 log = logging.getLogger("kafkatools.broker.controller")
 
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A partition state the controller wants written (None = keep what is there)."""
-
-    leader: int
-    isr: list[int]
-    bump_epoch: bool
+PREFERRED, UNCLEAN = 0, 1  # ElectLeaders election types
+FIRST_REBALANCE_DELAY_S = 5.0  # Kafka schedules the first imbalance check 5 s after fail-over
+Result = tuple[errors.ErrorCode, str | None]
 
 
-def decide(replicas: list[int], current: zl.PartitionState | None, live: set[int],
-           unclean: bool = False) -> Decision | None:
-    """What a partition's state should become given the live brokers; None when it is right already."""
-    if current is None:
-        alive = [r for r in replicas if r in live]
-        if not alive:
-            return Decision(zl.NO_LEADER, list(replicas[:1]), False)
-        return Decision(alive[0], alive, False)
-    isr_alive = [r for r in current.isr if r in live]
-    leader = current.leader
-    if leader not in live or leader not in current.isr:
-        candidates = [r for r in replicas if r in live and r in current.isr]
-        if not candidates and unclean:
-            candidates = [r for r in replicas if r in live]
-            isr_alive = candidates[:1]
-        leader = candidates[0] if candidates else zl.NO_LEADER
-    new_isr = isr_alive if isr_alive else list(current.isr[-1:])  # never empty the ISR
-    if leader == current.leader and new_isr == current.isr:
-        return None
-    if leader == zl.NO_LEADER and current.leader == zl.NO_LEADER and new_isr == current.isr:
-        return None
-    return Decision(leader, new_isr, True)
+def _bad_contents(e: CoordinationError) -> bool:
+    """Plain CoordinationError = unreadable znode contents; its subclasses are ZooKeeper failures."""
+    return type(e) is CoordinationError
 
 
 class ZkController:
     """Holds a ``ControllerClaim`` while this broker is controller; ``reconcile`` does one pass."""
 
-    def __init__(self, registry: ClusterRegistry, broker_id: int, *, unclean: bool = False) -> None:
+    def __init__(self, registry: ClusterRegistry, broker_id: int, *, unclean: bool = False,
+                 auto_rebalance: bool = False, imbalance_interval_s: float = 300.0, imbalance_percentage: int = 10,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = registry
         self.broker_id = broker_id
         self.unclean = unclean
+        self.auto_rebalance = auto_rebalance
+        self.imbalance_interval_s = imbalance_interval_s
+        self.imbalance_percentage = imbalance_percentage
         self.claim: ControllerClaim | None = None
+        self.retired = False  # this broker is shutting down: never (re)claim /controller
+        self.shutting_down: set[int] = set()  # brokers in controlled shutdown (cleared when they deregister)
+        self.watch: Watcher | None = None  # armed on /admin/preferred_replica_election
+        self.lock = threading.RLock()
+        self._clock = clock
+        self._next_rebalance = 0.0
         self._reported: set[str] = set()
 
     @property
     def active(self) -> bool:
         return self.claim is not None
 
+    def _report(self, what: str, e: CoordinationError) -> None:
+        if str(e) not in self._reported:  # said once; retried silently every pass
+            self._reported.add(str(e))
+            log.error("[Controller id=%d] %s: %s", self.broker_id, what, e)
+
+    # -- election -------------------------------------------------------------------------------
     def elect(self) -> bool:
         """Try to become controller when /controller is free; True while this broker holds it."""
-        current = self.registry.controller_id()
+        if self.retired:
+            return False
+        try:
+            current = self.registry.controller_id()
+        except CoordinationError as e:
+            if not _bad_contents(e):
+                raise
+            return self._bad_controller_znode(e)
         if current is not None:
             if current != self.broker_id:  # another broker (or our own dead session, until it expires)
                 self.claim = None
@@ -95,8 +100,26 @@ class ZkController:
         claim = self.registry.try_become_controller(self.broker_id)
         if claim is not None:
             log.info("[Controller id=%d] Elected as the controller with epoch %d", self.broker_id, claim.epoch)
+            self._next_rebalance = self._clock() + min(FIRST_REBALANCE_DELAY_S, self.imbalance_interval_s)
         self.claim = claim
         return claim is not None
+
+    def _bad_controller_znode(self, e: CoordinationError) -> bool:
+        """/controller holds garbage: ours (someone overwrote it) we keep; a persistent one cannot be a
+        live claim and would block every election forever, so it goes; another session's we wait out."""
+        self._report("Unreadable controller znode", e)
+        stat = self.registry.store.exists(zp.CONTROLLER)
+        if stat is None:
+            return False
+        if stat.ephemeral_owner == self.registry.store.session_id:
+            return self.claim is not None
+        self.claim = None
+        if stat.ephemeral_owner == 0:
+            log.error("[Controller id=%d] Deleting %s: it is not a broker's ephemeral claim", self.broker_id,
+                      zp.CONTROLLER)
+            with contextlib.suppress(NoNodeError, BadVersionError):
+                self.registry.store.delete(zp.CONTROLLER, stat.version)
+        return False
 
     def resign(self) -> None:
         if self.claim is not None:
@@ -104,35 +127,57 @@ class ZkController:
                 self.registry.resign(self.claim)
             self.claim = None
 
+    # -- the pass -------------------------------------------------------------------------------
+    def live(self) -> set[int]:
+        return {int(n) for n in self.registry.store.children(zp.BROKER_IDS) if n.isdigit()}  # payloads not needed
+
     def reconcile(self) -> int:
-        """One pass over deletions and every partition; how many znodes were written."""
-        if self.claim is None:
-            return 0
-        written = self._delete_topics()
-        live = {int(n) for n in self.registry.store.children(zp.BROKER_IDS) if n.isdigit()}  # payloads not needed
-        written += reassignment.advance(self.registry, self.claim, live)
-        for topic in self.registry.topics():
+        """One pass over deletions, reassignments, every partition and the elections due; znodes written."""
+        with self.lock:
+            if self.claim is None:
+                return 0
+            written = self._delete_topics()
+            live = self.live()
+            self.shutting_down &= live  # a broker that went away (or came back as a new session) starts over
+            written += reassignment.advance(self.registry, self.claim, live)
+            for key, replicas, found in self._partitions():
+                current, version = found if found is not None else (None, -1)
+                decision = decide(replicas, current, live, self.unclean, self.shutting_down)
+                if decision is not None and self.claim is not None:
+                    written += self._write(key, decision, current, version)
+            written += self._admin_preferred_election(live)
+            if self.auto_rebalance and self.claim is not None and self._clock() >= self._next_rebalance:
+                self._next_rebalance = self._clock() + self.imbalance_interval_s
+                written += self._rebalance(live)
+            return written
+
+    def _partitions(self, topics: list[str] | None = None
+                    ) -> Iterator[tuple[Key, list[int], tuple[zl.PartitionState, int] | None]]:
+        """Every readable partition: (key, replicas, (state, zkVersion) or None); bad znodes reported, skipped."""
+        for topic in self.registry.topics() if topics is None else topics:
             try:
                 assignment = self.registry.topic_assignment(topic)
-                if assignment is None:
-                    continue
-                for partition, replicas in sorted(assignment.partitions.items()):
-                    written += self._reconcile_partition(topic, partition, replicas, live)
             except CoordinationError as e:
-                if type(e) is not CoordinationError:  # a ZooKeeper failure, not bad contents: the pass fails
+                if not _bad_contents(e):
                     raise
-                if str(e) not in self._reported:  # bad znode contents: skip this topic (said once), keep the rest
-                    self._reported.add(str(e))
-                    log.error("[Controller id=%d] Skipping topic %s: %s", self.broker_id, topic, e)
-        return written
+                self._report(f"Skipping topic {topic}", e)
+                continue
+            if assignment is None:
+                continue
+            for partition, replicas in sorted(assignment.partitions.items()):
+                try:
+                    found = self.registry.partition_state(topic, partition)
+                except CoordinationError as e:
+                    if not _bad_contents(e):
+                        raise
+                    self._report(f"Skipping partition {topic}-{partition}", e)
+                    continue
+                yield (topic, partition), replicas, found
 
-    def _reconcile_partition(self, topic: str, partition: int, replicas: list[int], live: set[int]) -> int:
+    def _write(self, key: Key, decision: Decision, current: zl.PartitionState | None, version: int) -> int:
+        """Write one decision, fenced; 1 when written, 0 when the znode or the controller moved on."""
         assert self.claim is not None
-        found = self.registry.partition_state(topic, partition)
-        current, version = found if found is not None else (None, -1)
-        decision = decide(replicas, current, live, self.unclean)
-        if decision is None:
-            return 0
+        topic, partition = key
         epoch = (current.leader_epoch + 1) if current is not None and decision.bump_epoch else (
             current.leader_epoch if current is not None else 0)
         state = zl.PartitionState(decision.leader, epoch, decision.isr, self.claim.epoch)
@@ -169,3 +214,103 @@ class ZkController:
                 store.delete(zp.delete_topic_path(topic))
             log.info("[Controller id=%d] Deleted topic %s", self.broker_id, topic)
         return len(pending)
+
+    # -- elections --------------------------------------------------------------------------------
+    def elect_leaders(self, keys: list[Key] | None, election_type: int) -> dict[Key, Result]:
+        """ElectLeaders on the controller: each partition's outcome; ``keys`` None = every partition."""
+        with self.lock:
+            if self.claim is None:
+                return {k: (errors.NOT_CONTROLLER, None) for k in keys or []}
+            return self._elect(keys, election_type, self.live())
+
+    def _elect(self, keys: list[Key] | None, election_type: int, live: set[int]) -> dict[Key, Result]:
+        topics = None if keys is None else sorted({t for t, _ in keys})
+        known = {key: (replicas, found) for key, replicas, found in self._partitions(topics)}
+        out: dict[Key, Result] = {}
+        for key in sorted(known) if keys is None else keys:
+            if key not in known:
+                out[key] = (errors.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.")
+                continue
+            replicas, found = known[key]
+            if found is None:
+                out[key] = (errors.LEADER_NOT_AVAILABLE, "The partition has no state yet.")
+                continue
+            rule = elections.preferred if election_type == PREFERRED else elections.unclean
+            code, decision = rule(replicas, found[0], live, self.shutting_down)
+            if decision is not None and not self._write(key, decision, *found):
+                code = errors.NOT_CONTROLLER
+                again = self.registry.partition_state(*key) if self.claim is not None else None
+                if again is not None:  # the state moved under us: judge again on what is there now
+                    code, decision = rule(replicas, again[0], live, self.shutting_down)
+                    if decision is not None and not self._write(key, decision, *again):
+                        code = errors.REQUEST_TIMED_OUT
+            out[key] = (code, None if code is errors.NONE else _MESSAGES.get(code.name))
+        return out
+
+    def _admin_preferred_election(self, live: set[int]) -> int:
+        """``/admin/preferred_replica_election`` (kafka-preferred-replica-election): elect, then delete it."""
+        store, path = self.registry.store, zp.PREFERRED_REPLICA_ELECTION
+        try:
+            data, _ = store.get(path)
+        except NoNodeError:
+            store.exists(path, self.watch)  # fires when a request is written
+            return 0
+        try:
+            keys = [(tp.topic, tp.partition) for tp in za.decode_partitions(path, data)]
+        except CoordinationError as e:
+            if not _bad_contents(e):
+                raise
+            log.error("[Controller id=%d] Ignoring bad preferred replica election request: %s", self.broker_id, e)
+            keys = []
+        results = self._elect(keys, PREFERRED, live) if keys else {}
+        with contextlib.suppress(NoNodeError):
+            store.delete(path)
+        elected = sorted(k for k, (code, _) in results.items() if code is errors.NONE)
+        log.info("[Controller id=%d] Preferred replica election for %d partition(s): elected %s", self.broker_id,
+                 len(results), ", ".join(f"{t}-{p}" for t, p in elected) or "none")
+        return len(elected)
+
+    def _rebalance(self, live: set[int]) -> int:
+        """Auto leader rebalance: partitions of over-imbalanced brokers back to their preferred leader."""
+        try:
+            reassigning = self.registry.store.exists(zp.REASSIGN_PARTITIONS) is not None
+        except NoNodeError:
+            reassigning = False
+        if reassigning:
+            return 0
+        placements = {key: (replicas, found[0]) for key, replicas, found in self._partitions() if found is not None}
+        keys = elections.imbalanced(placements, self.imbalance_percentage)
+        results = self._elect(keys, PREFERRED, live) if keys else {}
+        elected = sorted(k for k, (code, _) in results.items() if code is errors.NONE)
+        if elected:
+            log.info("[Controller id=%d] Auto leader rebalance moved %s back to their preferred leaders",
+                     self.broker_id, ", ".join(f"{t}-{p}" for t, p in elected))
+        return len(elected)
+
+    # -- controlled shutdown ----------------------------------------------------------------------
+    def controlled_shutdown(self, broker_id: int, broker_epoch: int = -1) -> tuple[errors.ErrorCode, list[Key]]:
+        """Move ``broker_id``'s leaderships and ISR seats away; (error, partitions it still leads)."""
+        with self.lock:
+            if self.claim is None:
+                return errors.NOT_CONTROLLER, []
+            stat = self.registry.store.exists(zp.broker_path(broker_id))
+            if stat is None:
+                return errors.BY_NAME["BROKER_NOT_AVAILABLE"], []
+            if broker_epoch not in (-1, stat.czxid):
+                return errors.BY_NAME["STALE_BROKER_EPOCH"], []
+            if broker_id not in self.shutting_down:
+                log.info("[Controller id=%d] Shutting down broker %d", self.broker_id, broker_id)
+            self.shutting_down.add(broker_id)
+            self.reconcile()
+            remaining = [key for key, replicas, found in self._partitions()
+                         if found is not None and found[0].leader == broker_id and len(replicas) > 1]
+            return errors.NONE, remaining
+
+
+_MESSAGES = {
+    "ELECTION_NOT_NEEDED": "Leader election not needed for topic partition.",
+    "PREFERRED_LEADER_NOT_AVAILABLE": "The preferred leader was not available.",
+    "ELIGIBLE_LEADERS_NOT_AVAILABLE": "Eligible topic partition leaders are not available.",
+    "NOT_CONTROLLER": "This is not the correct controller for this cluster.",
+    "REQUEST_TIMED_OUT": "The partition state kept changing during the election.",
+}

@@ -5,7 +5,9 @@ names this leader at that epoch, conditional on the zkVersion we read (the parti
 controller that moved leadership meanwhile wins: the write fails with BadVersionError, the
 proposal is refused (None) and the broker learns the new state from its watch.  (No
 ``isr_change_`` notification: nobody here consumes them, and IBP >= 2.7 Kafka no longer writes them.)
-The ZooKeeper calls run in a worker thread so the event loop never blocks on ZooKeeper.
+The ZooKeeper calls run in a worker thread so the event loop never blocks on ZooKeeper.  While
+ZooKeeper is unreachable (or the znode unreadable) a proposal is refused too: the ISR stays as it
+is recorded, and the leader proposes again later.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import asyncio
 from kafkatools.broker.cluster import PartitionState
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination.cluster_registry import ClusterRegistry
-from kafkatools.coordination.errors import BadVersionError
+from kafkatools.coordination.errors import BadVersionError, CoordinationError
 
 
 class ZkIsrChannel:
@@ -26,7 +28,13 @@ class ZkIsrChannel:
         return await asyncio.to_thread(self.write, topic, partition, proposed)
 
     def write(self, topic: str, partition: int, proposed: PartitionState) -> PartitionState | None:
-        """The blocking write: the accepted state, or None when the znode moved on."""
+        """The blocking write: the accepted state, or None when the znode moved on (or ZooKeeper failed)."""
+        try:
+            return self._write(topic, partition, proposed)
+        except CoordinationError:
+            return None
+
+    def _write(self, topic: str, partition: int, proposed: PartitionState) -> PartitionState | None:
         found = self.registry.partition_state(topic, partition)
         if found is None:
             return None

@@ -6,9 +6,19 @@ partition state znodes (controller.py); every broker watches the cluster's znode
 every ``FULL_REFRESH_S`` regardless, in case one was lost) it re-reads them in a worker thread and,
 back on the event loop, opens logs of new local replicas, deletes those of deleted topics, tells
 ``ReplicaManager.update_brokers`` where everyone listens and calls ``ReplicaManager.apply`` for each
-hosted partition whose leader, epoch, replicas or ISR changed.  ZooKeeper calls never run on the
-event loop.  After a session expiry the ephemerals are gone: the next tick registers again and the
-controller claim is dropped (a new election decides).
+hosted partition whose leader, epoch, replicas or ISR changed; a local replica of a partition
+whose replica list no longer names this broker (a reassignment moved it away) is stopped and
+deleted, as Kafka's StopReplica with delete does.  ZooKeeper calls never run on the event loop.
+
+Losing ZooKeeper: a lost connection is said once (the broker keeps serving with what it knows);
+an expired session means our ephemerals are gone -- we step down at once (controller claim
+dropped), register again when ZooKeeper answers, and take our roles from whichever controller is
+elected, rejoining ISRs through the leaders as any restarted follower does.  Bad znode contents
+are reported once each (``Ignoring bad znode``) and skipped; nothing crashes or loops.
+
+During a controlled shutdown (shutdown.py) ``shutting_down`` is set: we never claim /controller
+again, and partitions whose leader is now elsewhere are stopped rather than followed -- a
+follower that kept fetching would be added back to the ISR it just left.
 """
 
 from __future__ import annotations
@@ -23,7 +33,12 @@ from kafkatools.broker.replication.roles import copy_state
 from kafkatools.broker.zk.controller import ZkController
 from kafkatools.broker.zk.registration import registration
 from kafkatools.broker.zk.zk_cluster import Snapshot, ZkCluster, read_snapshot
-from kafkatools.coordination.errors import CoordinationError
+from kafkatools.coordination.errors import (
+    ConnectionLossError,
+    CoordinationError,
+    SessionExpiredError,
+    StoreTimeoutError,
+)
 from kafkatools.coordination.store import SessionState, WatchEvent
 
 if TYPE_CHECKING:
@@ -44,23 +59,50 @@ class ZkSync:
         self.state = state
         self.cluster = cluster
         self.registry = cluster.registry
-        self.controller = ZkController(self.registry, state.node_id,
-                                       unclean=state.config.unclean_leader_election_enable)
+        c = state.config
+        self.controller = ZkController(self.registry, state.node_id, unclean=c.unclean_leader_election_enable,
+                                       auto_rebalance=c.auto_leader_rebalance_enable,
+                                       imbalance_interval_s=c.leader_imbalance_check_interval_seconds,
+                                       imbalance_percentage=c.leader_imbalance_per_broker_percentage)
+        self.controller.watch = self._on_watch
         self.registered = False
+        self.broker_epoch = -1
+        self.shutting_down = False
+        self.connected = True
+        self._stopped: set[tuple[str, int]] = set()  # stopped for the controlled shutdown
+        self._lock = asyncio.Lock()
         self._dirty = True
         self._applied: set[tuple[str, int]] = set()
         self._refused: dict[tuple[str, int], tuple[int, int]] = {}  # (leader, epoch) already refused: log once
         self._problems: list[str] = []
         self._last_error: str | None = None
+        self._closing = False
         self.registry.store.add_session_listener(self._on_session)
 
     def _on_watch(self, _event: WatchEvent) -> None:  # kazoo's thread: only set a flag
         self._dirty = True
 
-    def _on_session(self, session: SessionState) -> None:
+    def wake(self) -> None:
+        """Re-read ZooKeeper at the next tick (after this broker's controller wrote something)."""
+        self._dirty = True
+
+    def _on_session(self, session: SessionState) -> None:  # kazoo's thread
+        node = self.state.node_id
         if session is SessionState.LOST:
+            was_controller = self.controller.claim is not None
             self.registered = False
             self.controller.claim = None
+            if not self._closing:
+                log.warning("[Broker id=%d] ZooKeeper session expired: stepping down%s; registering again with a "
+                            "new session", node, " as controller" if was_controller else "")
+        elif session is SessionState.SUSPENDED:
+            if self.connected and not self._closing:
+                log.warning("[Broker id=%d] Lost the connection to ZooKeeper; serving with the last known cluster "
+                            "state until it is back", node)
+            self.connected = False
+        elif not self.connected:
+            self.connected = True
+            log.info("[Broker id=%d] Connected to ZooKeeper again", node)
         self._dirty = True
 
     async def run(self) -> None:
@@ -72,15 +114,21 @@ class ZkSync:
                 if now - last_full >= FULL_REFRESH_S:
                     last_full = now
                 try:
-                    snap = await asyncio.to_thread(self._coordinate)
-                    self.merge(snap)
+                    await self.sync_once()
                     self._last_error = None
                 except CoordinationError as e:
                     self._dirty = True
-                    if str(e) != self._last_error:  # retried every tick: say it once
-                        self._last_error = str(e)
-                        log.warning("[Broker id=%d] ZooKeeper: %s (retrying)", self.state.node_id, e)
+                    disconnected = isinstance(e, (ConnectionLossError, SessionExpiredError, StoreTimeoutError))
+                    if str(e) != self._last_error and not (disconnected and not self.connected):
+                        self._last_error = str(e)  # retried every tick: say it once (a lost connection is
+                        log.warning("[Broker id=%d] ZooKeeper: %s (retrying)", self.state.node_id, e)  # said once)
             await asyncio.sleep(TICK_S)
+
+    async def sync_once(self) -> None:
+        """One round: coordinate in a worker thread, then merge on the event loop (never two at once)."""
+        async with self._lock:
+            snap = await asyncio.to_thread(self._coordinate)
+            self.merge(snap)
 
     def _coordinate(self) -> Snapshot:
         """Worker thread: register if needed, run the controller if elected, read the snapshot."""
@@ -88,9 +136,10 @@ class ZkSync:
             reg = registration(self.state.config, self.state.advertised_port)
             epoch = self.registry.register_broker(reg)  # refused while a dead session's node lingers
             self.registered = True
+            self.broker_epoch = epoch
             log.info("[Broker id=%d] Registered in ZooKeeper at /brokers/ids/%d (broker epoch %d)",
                      self.state.node_id, self.state.node_id, epoch)
-        if self.controller.elect():
+        if not self.shutting_down and self.controller.elect():
             self.controller.reconcile()
         return read_snapshot(self.registry, self._on_watch)
 
@@ -110,6 +159,7 @@ class ZkSync:
             log.info("[Broker id=%d] Topic %s deleted", st.node_id, topic.name)
         for topic in new:
             st.open_topic(topic)
+        self._drop_moved_replicas(snap)
         for topic in self.cluster.reconfigured:  # /config/topics/<t> changed (kafka-configs, another broker)
             config = st.topic_log_config(topic)
             st.logs.set_topic_config(topic.name, config)
@@ -128,13 +178,19 @@ class ZkSync:
                 if wanted is None:
                     continue
                 key = (name, index)
-                if key not in st.partitions and st.node_id in wanted.replicas:
+                if key not in st.partitions and st.node_id in wanted.replicas and not self.shutting_down:
+                    cached.partitions[index].replicas = list(wanted.replicas)  # a reassignment may have added us
                     st.open_topic(cached)
                 part = st.partitions.get(key)
                 if part is None:
                     current = cached.partitions[index]
                     current.leader, current.leader_epoch = wanted.leader, wanted.leader_epoch
                     current.replicas, current.isr = list(wanted.replicas), list(wanted.isr)
+                    continue
+                if self.shutting_down and wanted.leader != st.node_id:
+                    if key not in self._stopped:  # led elsewhere now: stop, do not follow (see module doc)
+                        self._stopped.add(key)
+                        st.replicas.stop_replica(name, index)
                     continue
                 if key in self._applied and _same(part.state, wanted):
                     continue
@@ -149,7 +205,24 @@ class ZkSync:
                     log.warning("[Broker id=%d] State of %s-%d not applied: %s", st.node_id, name, index,
                                 outcome.name)
 
+    def _drop_moved_replicas(self, snap: Snapshot) -> None:
+        """StopReplica with delete for local replicas whose partition's replica list no longer names us."""
+        st = self.state
+        for key in list(st.partitions):
+            name, index = key
+            seen = snap.topics.get(name)
+            if seen is None or name in snap.unreadable or index >= len(seen.replicas):
+                continue
+            if st.node_id not in seen.replicas[index]:
+                st.stop_replica(name, index, delete=True)
+                self._applied.discard(key)
+                self._refused.pop(key, None)
+                log.info("[Broker id=%d] Replica of %s-%d moved away from this broker: stopped and deleted",
+                         st.node_id, name, index)
+
     def close(self) -> None:
         """Resign and end the session: our ephemerals vanish at once, so others react without waiting."""
+        self._closing = True
+        self.controller.retired = True
         self.controller.resign()
         self.registry.store.close()

@@ -28,7 +28,7 @@ class TopicSnapshot:
     topic_id: uuid.UUID
     states: list[PartitionState | None]  # None: the controller has not written the state znode yet
     replicas: list[list[int]]
-    configs: dict[str, str]
+    configs: dict[str, str] | None  # None: /config/topics/<t> is unreadable, keep what is cached
 
 
 @dataclass(slots=True)
@@ -37,6 +37,7 @@ class Snapshot:
     controller_id: int = -1
     topics: dict[str, TopicSnapshot] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # bad znodes, skipped with a message
+    unreadable: set[str] = field(default_factory=set)  # topics whose znode is bad: cached as they were, not deleted
 
 
 def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Snapshot:
@@ -51,10 +52,15 @@ def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Sn
         except NoNodeError:
             continue
         except CoordinationError as e:
+            if type(e) is not CoordinationError:
+                raise
             snap.problems.append(str(e))
     try:
-        snap.controller_id = registry.controller_id(watch) or -1
+        controller = registry.controller_id(watch)
+        snap.controller_id = -1 if controller is None else controller
     except CoordinationError as e:
+        if type(e) is not CoordinationError:
+            raise
         snap.problems.append(str(e))
     try:
         deleting = set(registry.store.children(zp.DELETE_TOPICS, watch))
@@ -67,14 +73,17 @@ def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Sn
             assignment = registry.topic_assignment(topic, watch)
             if assignment is None:
                 continue
-            snap.topics[topic] = _read_topic(registry, topic, assignment, watch)
+            snap.topics[topic] = _read_topic(registry, topic, assignment, watch, snap.problems)
         except (CoordinationError, ValueError) as e:
+            if isinstance(e, CoordinationError) and type(e) is not CoordinationError:
+                raise  # ZooKeeper itself failed: the whole read is retried
             snap.problems.append(f"topic {topic}: {e}")
+            snap.unreadable.add(topic)
     return snap
 
 
 def _read_topic(registry: ClusterRegistry, topic: str, assignment: zl.TopicAssignment,
-                watch: Watcher | None) -> TopicSnapshot:
+                watch: Watcher | None, problems: list[str]) -> TopicSnapshot:
     count = max(assignment.partitions) + 1
     replicas = [list(assignment.partitions.get(p, [])) for p in range(count)]
     states: list[PartitionState | None] = []
@@ -86,11 +95,24 @@ def _read_topic(registry: ClusterRegistry, topic: str, assignment: zl.TopicAssig
             registry.store.exists(path, watch)  # fires when the controller creates it
             states.append(None)
             continue
-        st = zl.decode_partition_state(path, data)
+        try:
+            st = zl.decode_partition_state(path, data)
+        except CoordinationError as e:  # this partition keeps its current role; the others go on
+            problems.append(str(e))
+            states.append(None)
+            continue
         states.append(PartitionState(st.leader, st.leader_epoch, replicas[p], list(st.isr)))
     if assignment.topic_id is None:
         raise CoordinationError("topic has no topic_id (written by a Kafka older than 2.8)", zp.topic_path(topic))
-    return TopicSnapshot(uuid_from_base64(assignment.topic_id), states, replicas, registry.topic_config(topic))
+    configs: dict[str, str] | None
+    try:
+        configs = registry.topic_config(topic)
+    except CoordinationError as e:
+        if type(e) is not CoordinationError:
+            raise
+        problems.append(str(e))
+        configs = None
+    return TopicSnapshot(uuid_from_base64(assignment.topic_id), states, replicas, configs)
 
 
 def open_zk_cluster(config: BrokerConfig) -> ZkCluster:
@@ -150,6 +172,8 @@ class ZkCluster:
         self.reconfigured = []
         for name, topic in list(self.topics.items()):
             seen = snap.topics.get(name)
+            if name in snap.unreadable:  # a bad znode is not a deletion: keep the topic (and its logs)
+                continue
             if seen is None or seen.topic_id != topic.topic_id:
                 removed.append(self._forget(name))
         for name, seen in snap.topics.items():
@@ -157,12 +181,12 @@ class ZkCluster:
             if known is None:
                 parts = [st or PartitionState(zl.NO_LEADER, -1, list(r), []) for st, r in zip(seen.states,
                                                                                          seen.replicas, strict=True)]
-                topic = TopicState(name, seen.topic_id, parts, dict(seen.configs))
+                topic = TopicState(name, seen.topic_id, parts, dict(seen.configs or {}))
                 self.topics[name] = topic
                 self._by_id[topic.topic_id] = topic
                 new.append(topic)
                 continue
-            if known.configs != seen.configs:
+            if seen.configs is not None and known.configs != seen.configs:
                 known.configs = dict(seen.configs)
                 self.reconfigured.append(known)
             for p in range(len(known.partitions), len(seen.replicas)):
