@@ -55,6 +55,10 @@ TOOLS: tuple[Tool, ...] = (
     Tool("kafka-broker-api-versions", "kafkatools.cli.broker_api_versions", "app", "print each broker's API versions"),
     Tool("kafka-configs", "kafkatools.cli.configs", "app", "describe and alter dynamic configs"),
     Tool("kafka-consumer-groups", "kafkatools.cli.consumer_groups", "app", "list, describe, delete and reset groups"),
+    Tool("kafka-reassign-partitions", "kafkatools.cli.reassign_partitions", "app",
+         "generate, execute, verify, cancel and list partition reassignments"),
+    Tool("kafka-leader-election", "kafkatools.cli.leader_election", "app", "elect preferred or unclean leaders"),
+    Tool("kafka-log-dirs", "kafkatools.cli.log_dirs", "app", "describe each broker's log directories as JSON"),
     Tool("zookeeper-server-start", "kafkatools.cli.zookeeper_server", "START_SPEC", "start a ZooKeeper server"),
     Tool("zookeeper-server-stop", "kafkatools.cli.zookeeper_server", "STOP_SPEC", "stop running ZooKeeper servers"),
 )

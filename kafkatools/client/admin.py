@@ -173,3 +173,94 @@ async def api_versions(client: KafkaClient, node_id: int) -> dict[int, tuple[int
     """The ``api key -> (min, max)`` table the broker advertised when the connection was opened."""
     conn = await client.connection(node_id)
     return dict(conn.versions)
+
+
+# --- reassignment, leader election, log dirs (kafka-reassign-partitions, -leader-election, -log-dirs) --------
+
+PartitionKey = tuple[str, int]
+PREFERRED_ELECTION, UNCLEAN_ELECTION = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Reassignment:
+    """A partition being moved: its full replica set and the replicas being added and removed."""
+
+    replicas: list[int]
+    adding: list[int]
+    removing: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class LogDirInfo:
+    log_dir: str
+    error_code: int
+    partitions: list[tuple[str, int, int, int, bool]]  # topic, partition, size, offset lag, is future
+
+
+def _by_topic(keys: list[PartitionKey]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for topic, p in keys:
+        out.setdefault(topic, []).append(p)
+    return out
+
+
+async def alter_partition_reassignments(
+    client: KafkaClient, moves: dict[PartitionKey, list[int] | None], timeout_ms: int = 60000
+) -> dict[PartitionKey, tuple[int, str | None]]:
+    """Start (a replica list) or cancel (None) reassignments on the controller; ``(error code, message)`` each."""
+    R = messages.AlterPartitionReassignmentsRequest
+    topics: dict[str, list[messages.AlterPartitionReassignmentsRequest.ReassignablePartition]] = {}
+    for (topic, p), replicas in moves.items():
+        topics.setdefault(topic, []).append(R.ReassignablePartition(partition_index=p, replicas=replicas))
+    conn = await client.controller()
+    resp: messages.AlterPartitionReassignmentsResponse = await conn.request(R(
+        timeout_ms=timeout_ms, topics=[R.ReassignableTopic(name=t, partitions=ps) for t, ps in topics.items()]))
+    raise_for(resp.error_code, resp.error_message, "AlterPartitionReassignments")
+    return {(t.name, p.partition_index): (p.error_code, p.error_message) for t in resp.responses for p in t.partitions}
+
+
+async def list_partition_reassignments(
+    client: KafkaClient, partitions: list[PartitionKey] | None = None
+) -> dict[PartitionKey, Reassignment]:
+    """Ongoing reassignments (all, or of ``partitions``), asked of the controller."""
+    R = messages.ListPartitionReassignmentsRequest
+    topics = None if partitions is None else [R.ListPartitionReassignmentsTopics(name=t, partition_indexes=ps)
+                                              for t, ps in _by_topic(partitions).items()]
+    conn = await client.controller()
+    resp: messages.ListPartitionReassignmentsResponse = await conn.request(R(topics=topics))
+    raise_for(resp.error_code, resp.error_message, "ListPartitionReassignments")
+    return {(t.name, p.partition_index): Reassignment(list(p.replicas), list(p.adding_replicas),
+                                                      list(p.removing_replicas))
+            for t in resp.topics for p in t.partitions}
+
+
+async def elect_leaders(
+    client: KafkaClient, election_type: int, partitions: list[PartitionKey] | None, timeout_ms: int = 60000
+) -> dict[PartitionKey, tuple[int, str | None]]:
+    """ElectLeaders on the controller (``partitions`` None: every eligible one); ``(error code, message)`` each."""
+    R = messages.ElectLeadersRequest
+    conn = await client.controller()
+    version = conn.version_for(43)
+    if version == 0 and election_type != PREFERRED_ELECTION:
+        raise errors.KafkaError(errors.UNSUPPORTED_VERSION, "The controller does not support unclean leader election")
+    topics = None if partitions is None else [R.TopicPartitions(topic=t, partitions=ps)
+                                              for t, ps in _by_topic(partitions).items()]
+    resp: messages.ElectLeadersResponse = await conn.request(
+        R(election_type=election_type, topic_partitions=topics, timeout_ms=timeout_ms), version=version)
+    raise_for(resp.error_code, None, "ElectLeaders")
+    return {(r.topic, p.partition_id): (p.error_code, p.error_message)
+            for r in resp.replica_election_results for p in r.partition_result}
+
+
+async def describe_log_dirs(client: KafkaClient, node_id: int, topics: list[PartitionKey] | None = None
+                            ) -> list[LogDirInfo]:
+    """Each log dir of broker ``node_id`` with the partitions it holds (all, or ``topics``' partitions)."""
+    R = messages.DescribeLogDirsRequest
+    conn = await client.connection(node_id)
+    wanted = None if topics is None else [R.DescribableLogDirTopic(topic=t, partitions=ps)
+                                          for t, ps in _by_topic(topics).items()]
+    resp: messages.DescribeLogDirsResponse = await conn.request(R(topics=wanted))
+    raise_for(resp.error_code, None, f"DescribeLogDirs on broker {node_id}")
+    return [LogDirInfo(r.log_dir, r.error_code, [(t.name, p.partition_index, p.partition_size, p.offset_lag,
+                                                  p.is_future_key) for t in r.topics for p in t.partitions])
+            for r in resp.results]
