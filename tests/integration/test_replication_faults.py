@@ -219,5 +219,6 @@ def test_idempotent_acks_all_producer_survives_leader_and_controller_kills(
         detail = "\n".join(f"broker {b.node_id}: {len(d)} batches; {_row(d, first)}"
                            for b, d in zip(cluster, dumps, strict=True))
         raise AssertionError(f"replica logs differ (first differing batch #{first}):\n{detail}\n{history}") from None
+    print("fault history:", history, f"{len(batches)} batches")
     assert batches[0].startswith("baseOffset: 0 ")
     assert sum(int(ln.split(" count: ")[1].split(" ")[0]) for ln in batches) == len(log)
