@@ -173,3 +173,11 @@ def test_deposed_controller_cannot_start_a_reassignment(cluster: tuple[ClusterRe
     out = ra.submit(r, stale, {TP("t", 0): [2, 3]}, {1, 2, 3, 4}, attempts=2)
     assert out[TP("t", 0)][0] is ra.REASSIGNMENT_IN_PROGRESS
     assert assignment(r).adding_replicas == {}
+
+
+def test_empty_request_znode_is_deleted(cluster: tuple[ClusterRegistry, ZkController]) -> None:
+    r, c = cluster
+    assert c.claim is not None
+    r.store.create(zp.REASSIGN_PARTITIONS, za.encode_reassignment({}))
+    assert ra.advance(r, c.claim, {1, 2, 3, 4}) == 1
+    assert r.store.exists(zp.REASSIGN_PARTITIONS) is None

@@ -184,7 +184,7 @@ def advance(registry: ClusterRegistry, claim: ControllerClaim, live: set[int]) -
             raise
         log.error("Reassignment: ignoring %s: %s", zp.REASSIGN_PARTITIONS, e)
         return written
-    if requests:
+    if version >= 0:  # the znode exists (an empty one is just deleted)
         written += _start_requested(registry, claim, requests, version, live)
     return written
 
@@ -286,7 +286,7 @@ def _start_requested(registry: ClusterRegistry, claim: ControllerClaim,
         if assignment != before:
             ops.append(SetOp(zp.topic_path(topic), zl.encode_topic(assignment), topic_version))
             written += 1
-    if remaining != requests:
+    if remaining != requests or not remaining:
         ops.extend(_requests_ops(remaining, version))
         written += 1
     if written and _commit(registry, ops, zp.REASSIGN_PARTITIONS):
