@@ -41,8 +41,7 @@ async def controlled_shutdown(sync: ZkSync) -> bool:
         return False
     start = time.monotonic()
     deadline = start + BUDGET_S
-    sync.shutting_down = True  # never claim /controller again; stop, do not follow, what moves away
-    sync.controller.retired = True
+    sync.begin_shutdown()  # never claim /controller again; stop following; stop what moves away
     log.info("[KafkaServer id=%d] Starting controlled shutdown", node)
     attempts = max(config.controlled_shutdown_max_retries, 1)
     backoff = config.controlled_shutdown_retry_backoff_ms / 1000

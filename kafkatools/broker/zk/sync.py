@@ -145,10 +145,10 @@ class ZkSync:
 
     def merge(self, snap: Snapshot) -> None:
         """Event loop: adopt the snapshot and give every hosted partition its role."""
-        if snap.problems != self._problems:
-            for p in snap.problems:
+        for p in snap.problems:  # each bad znode said once, for as long as it stays bad
+            if p not in self._problems:
                 log.error("[Broker id=%d] Ignoring bad znode: %s", self.state.node_id, p)
-            self._problems = list(snap.problems)
+        self._problems = list(snap.problems)
         st = self.state
         new, removed = self.cluster.adopt(snap)
         for topic in removed:
@@ -204,6 +204,16 @@ class ZkSync:
                     self._refused[key] = (wanted.leader, wanted.leader_epoch)
                     log.warning("[Broker id=%d] State of %s-%d not applied: %s", st.node_id, name, index,
                                 outcome.name)
+
+    def begin_shutdown(self) -> None:
+        """Controlled shutdown starts: never claim /controller again, and stop following now -- a follower
+        that kept fetching could be put back into an ISR the controller is about to take it out of."""
+        self.shutting_down = True
+        self.controller.retired = True
+        for (name, index), part in list(self.state.partitions.items()):
+            if not part.is_leader and (name, index) not in self._stopped:
+                self._stopped.add((name, index))
+                self.state.replicas.stop_replica(name, index)
 
     def _drop_moved_replicas(self, snap: Snapshot) -> None:
         """StopReplica with delete for local replicas whose partition's replica list no longer names us."""
