@@ -98,8 +98,10 @@ def test_group_survives_kill_of_its_coordinator(brokers: list[BrokerProcess],  #
                                                 registry: ClusterRegistry) -> None:  # noqa: F811
     wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
     bootstrap = ",".join(b.bootstrap for b in brokers)
+    for b in brokers:  # every broker must see the others before any of them may create an RF 3 topic
+        single = AdminClient({"bootstrap.servers": b.bootstrap})
+        wait_for(f"broker {b.node_id} to see all brokers", lambda a=single: len(a.list_topics(timeout=10).brokers) == 3)
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    wait_for("metadata of all brokers", lambda: len(admin.list_topics(timeout=10).brokers) == 3)
     admin.create_topics([NewTopic(TOPIC, 1, 3)])[TOPIC].result(30)
     wait_state(registry, "orders led with a full ISR", lambda s: s.leader > 0 and len(s.isr) == 3, topic=TOPIC)
     produce(bootstrap, TOPIC, [f"m{i}" for i in range(TOTAL)])

@@ -100,6 +100,10 @@ class Ownership:
         for p in sorted(self.loaded):
             if not self.leads(p):
                 self.unload(p)
+        n = self.partition_count()
+        strays = [gid for gid in self.coordinator.groups if n <= 0 or partition_for(gid, n) not in self.loaded]
+        for gid in strays:  # made outside any led partition (never served): not ours to list
+            self.coordinator.membership.unload(self.coordinator.groups.pop(gid))
 
     # -- request checks ----------------------------------------------------------------------------
     def check(self, group_id: str) -> errors.ErrorCode | None:
