@@ -181,3 +181,11 @@ def test_empty_request_znode_is_deleted(cluster: tuple[ClusterRegistry, ZkContro
     r.store.create(zp.REASSIGN_PARTITIONS, za.encode_reassignment({}))
     assert ra.advance(r, c.claim, {1, 2, 3, 4}) == 1
     assert r.store.exists(zp.REASSIGN_PARTITIONS) is None
+
+
+def test_names_that_cannot_be_topics_are_unknown(cluster: tuple[ClusterRegistry, ZkController]) -> None:
+    r, c = cluster
+    assert c.claim is not None
+    out = ra.submit(r, c.claim, {TP("a/b", 0): [1], TP("", 0): [1]}, {1, 2, 3, 4})
+    assert {e for e, _ in out.values()} == {errors.UNKNOWN_TOPIC_OR_PARTITION}
+    assert ra.list_ongoing(r, {"a/b": [0], "..": [1]}) == {}

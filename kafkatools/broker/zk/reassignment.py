@@ -132,6 +132,11 @@ def _fence(claim: ControllerClaim) -> CheckOp:
 
 
 def _read_topic(registry: ClusterRegistry, topic: str) -> tuple[zl.TopicAssignment, int] | None:
+    """The topic znode and its zkVersion; None when absent (or the name could not be a topic: a request's typo)."""
+    try:
+        zp.validate_topic_name(topic)
+    except CoordinationError:
+        return None
     path = zp.topic_path(topic)
     try:
         data, stat = registry.store.get(path)
