@@ -92,6 +92,9 @@ def test_log_dirs_election_and_cancel_on_the_cluster(brokers: list[BrokerProcess
     again = run("kafka-leader-election", "--bootstrap-server", bootstrap, "--election-type", "PREFERRED",
                 "--path-to-json-file", str(spec))
     assert (again.returncode, again.stdout) == (0, "Valid replica already elected for partitions el-0\n")
+    everything = run("kafka-leader-election", "--bootstrap-server", bootstrap, "--election-type", "preferred",
+                     "--all-topic-partitions")
+    assert (everything.returncode, everything.stdout) == (0, ""), everything.stderr  # nothing needed an election
 
     # a move to broker 3 while it is frozen (SIGSTOP; its session outlives the few tool runs): list, then cancel
     move = tmp_path / "move.json"

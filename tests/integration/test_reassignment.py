@@ -83,6 +83,15 @@ def test_execute_verify_list_moves_the_data(brokers: list[BrokerProcess], regist
     assert final.leader_epoch > 0
     assert records_in(brokers[2].log_dir / "data", "moving-0") == 300
     wait_for("broker 1 to delete its replica", lambda: not (brokers[0].log_dir / "data" / "moving-0").exists())
+    topics = write(tmp_path / "topics.json", '{"version":1,"topics":[{"topic":"moving"}]}')
+    generated = tool("--bootstrap-server", bootstrap, "--generate", "--broker-list", "1,3",
+                     "--topics-to-move-json-file", str(topics))
+    assert generated.returncode == 0, generated.stderr
+    lines = generated.stdout.splitlines()
+    assert lines[:4] == ["Current partition replica assignment", '{"version":1,"partitions":[{"topic":"moving",'
+                         '"partition":0,"replicas":[2,3],"log_dirs":["any","any"]}]}', "",
+                         "Proposed partition reassignment configuration"]
+    assert sorted(json.loads(lines[4])["partitions"][0]["replicas"]) == [1, 3]
     listed = tool("--bootstrap-server", bootstrap, "--list")
     assert (listed.returncode, listed.stdout) == (0, "No partition reassignments found.\n")
 
