@@ -39,6 +39,8 @@ def setup_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # kazoo warns on every reconnect attempt; the broker says "lost the connection" / "session expired" once
+    logging.getLogger("kazoo.client").setLevel(logging.ERROR)
 
 
 def run(config: Any) -> int:

@@ -244,3 +244,23 @@ def test_broker_id_generation_and_meta_properties(zookeeper: ZooKeeperProcess, t
         assert "Configured broker.id 5 doesn't match stored broker.id Some(1001)" in str(failed.value)
     finally:
         wrong.kill()
+
+
+def test_replica_moved_away_is_stopped_and_deleted(cluster: Cluster, registry: ClusterRegistry) -> None:  # noqa: F811
+    brokers = cluster(3, **{"auto.leader.rebalance.enable": "false"})
+    wait_for("three registrations", registered(registry, [1, 2, 3]))
+    registry.create_topic("mv", {0: [1, 2, 3]})
+    wait_state(registry, "mv-0 with a full ISR", lambda s: s.leader == 1 and len(s.isr) == 3, topic="mv")
+    gone = brokers[2].log_dir / "data" / "mv-0"
+    assert gone.is_dir()
+    # the last step of a reassignment, as the controller writes it: broker 3 leaves the replicas and the ISR
+    found = registry.partition_state("mv", 0)
+    assert found is not None
+    registry.update_partition_state("mv", 0, zl.PartitionState(1, found[0].leader_epoch + 1, [1, 2],
+                                                               found[0].controller_epoch), found[1])
+    current = registry.topic_assignment("mv")
+    assert current is not None
+    registry.store.set(zp.topic_path("mv"), zl.encode_topic(zl.TopicAssignment({0: [1, 2]}, current.topic_id)))
+    wait_for("broker 3's replica to be deleted", lambda: not gone.exists())
+    assert (brokers[0].log_dir / "data" / "mv-0").is_dir() and (brokers[1].log_dir / "data" / "mv-0").is_dir()
+    assert "moved away from this broker: stopped and deleted" in (brokers[2].output or Path()).read_text()
