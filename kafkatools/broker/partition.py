@@ -54,6 +54,11 @@ class Partition:
         # with followers lets the replica manager move the HW, others commit on append.
         self.is_leader = True
         self.on_leader_append: Callable[[Partition], None] | None = None
+        if len(state.replicas) <= 1 and self.log.high_watermark < self.log.log_end_offset:
+            # The only replica is the whole ISR: its log is committed to the end (Kafka's leader with
+            # ISR = {self}).  The checkpointed HW lags after a crash and would hide the tail from
+            # consumers, and keep acks=all retries of batches in that tail waiting, until the next append.
+            self.log.high_watermark = self.log.log_end_offset
 
     # -- offsets ---------------------------------------------------------------------------
     @property
@@ -132,8 +137,8 @@ class Partition:
                                     f"Message batch size is {len(records)} bytes which exceeds the maximum "
                                     f"configured segment size of {self.config.segment_bytes}.")
         duplicate = self._check_producers(headers)
-        if duplicate is not None:
-            return AppendResult(duplicate.first_offset, -1, self.log_start_offset)
+        if duplicate is not None:  # answered like the original: acks=all still waits for its offsets to commit
+            return AppendResult(duplicate.first_offset, -1, self.log_start_offset, duplicate.last_offset)
         # The records stay where the request decoder left them (a view into the frame): storage
         # writes patched headers plus the untouched rest with one pwritev.  Only a rewrite copies.
         buf: bytes | bytearray | memoryview = records

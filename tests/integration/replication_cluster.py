@@ -107,15 +107,19 @@ async def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0
         await asyncio.sleep(0.05)
 
 
-async def produce(node: Node, topic: str, values: list[bytes], acks: int, timeout_ms: int = 10_000) -> Any:
-    """One raw Produce request (one batch) to ``node``; returns the partition response."""
+async def produce(node: Node, topic: str, values: list[bytes], acks: int, timeout_ms: int = 10_000,
+                  producer: tuple[int, int, int] | None = None) -> Any:
+    """One raw Produce request (one batch) to ``node``; returns the partition response.
+
+    ``producer``: (producer id, epoch, base sequence) for an idempotent batch."""
+    pid, epoch, seq = producer or (-1, -1, -1)
     conn = BrokerConnection("127.0.0.1", node.port, request_timeout=timeout_ms / 1000 + 10)
     await conn.connect()
     try:
         P = messages.ProduceRequest
         req = P(acks=acks, timeout_ms=timeout_ms, topic_data=[P.TopicProduceData(
             name=topic, partition_data=[P.PartitionProduceData(index=0, records=build_batch(
-                [(None, v) for v in values]))])])
+                [(None, v) for v in values], producer_id=pid, producer_epoch=epoch, base_sequence=seq))])])
         resp = await conn.request(req)
         return resp.responses[0].partition_responses[0]
     finally:

@@ -227,3 +227,32 @@ def test_follower_fetch_with_diverged_epoch_gets_diverging_epoch(tmp_path: Path)
         finally:
             await cluster.stop()
     run(go)
+
+
+def test_retried_idempotent_batch_is_acknowledged_only_once_committed(tmp_path: Path) -> None:
+    """A retry of a batch the leader holds but the ISR does not yet answers like the original would:
+    acks=all waits for the high watermark (Kafka's DelayedProduce on the duplicate's offsets)."""
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2).start()
+        try:
+            cluster.create_topic("i", [0, 1])
+            cluster.assign("i", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            first = await produce(cluster.nodes[0], "i", [b"a", b"b"], acks=-1, producer=(7, 0, 0))
+            assert (first.error_code, first.base_offset) == (0, 0)
+            cluster.controller.offline.add(1)
+            cluster.nodes[1].state.stop_replica("i", 0, delete=False)
+            batch = [b"c", b"d", b"e"]
+            late = await produce(cluster.nodes[0], "i", batch, acks=-1, timeout_ms=300, producer=(7, 0, 2))
+            assert (late.error_code, late.base_offset) == (errors.REQUEST_TIMED_OUT.code, 2)
+            retry = await produce(cluster.nodes[0], "i", batch, acks=-1, timeout_ms=300, producer=(7, 0, 2))
+            assert (retry.error_code, retry.base_offset) == (errors.REQUEST_TIMED_OUT.code, 2)
+            leader = cluster.nodes[0].partition("i")
+            assert leader.log_end_offset == 5 and leader.high_watermark == 2  # appended once, not committed
+            cluster.controller.offline.discard(1)
+            cluster.assign("i", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1], to=[1])
+            done = await produce(cluster.nodes[0], "i", batch, acks=-1, producer=(7, 0, 2))
+            assert (done.error_code, done.base_offset) == (0, 2)
+            assert leader.log_end_offset == 5 and leader.high_watermark == 5
+        finally:
+            await cluster.stop()
+    run(go)
