@@ -116,3 +116,12 @@ def test_execute_reads_the_file_before_connecting(tmp_path: Path) -> None:
     f.write_text(json.dumps({"partitions": []}))
     rc, out, err = run("--execute", "--bootstrap-server", "127.0.0.1:1", "--reassignment-json-file", str(f))
     assert rc == 1 and out == "" and err == "Partition reassignment list cannot be empty\n"
+
+
+def test_throttle_is_accepted_with_a_note(tmp_path: Path) -> None:
+    f = tmp_path / "r.json"
+    f.write_text("{}")
+    rc, out, err = run("--execute", "--bootstrap-server", "127.0.0.1:1", "--reassignment-json-file", str(f),
+                       "--throttle", "1000000")
+    assert rc == 1 and out == ""
+    assert err == rp.THROTTLE_NOTE + "\nPartition reassignment list cannot be empty\n"

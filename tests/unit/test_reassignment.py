@@ -189,3 +189,29 @@ def test_names_that_cannot_be_topics_are_unknown(cluster: tuple[ClusterRegistry,
     out = ra.submit(r, c.claim, {TP("a/b", 0): [1], TP("", 0): [1]}, {1, 2, 3, 4})
     assert {e for e, _ in out.values()} == {errors.UNKNOWN_TOPIC_OR_PARTITION}
     assert ra.list_ongoing(r, {"a/b": [0], "..": [1]}) == {}
+
+
+def test_new_controller_finishes_a_move_the_old_one_started() -> None:
+    """The move lives in ZooKeeper only: after fail-over the next controller completes it."""
+    server = MemoryZooKeeper()
+    stores = [server.connect("/kafka") for _ in range(3)]
+    regs = [ClusterRegistry(s) for s in stores]
+    for b, r in enumerate(regs, start=1):
+        r.ensure_persistent_paths()
+        r.register_broker(reg(b))
+    old, new = ZkController(regs[0], 1), ZkController(regs[1], 2)
+    assert old.elect() and old.claim is not None
+    regs[0].create_topic("t", {0: [1, 2]})
+    old.reconcile()
+    assert ra.submit(regs[0], old.claim, {TP("t", 0): [2, 3]}, {1, 2, 3}) == {TP("t", 0): ra.OK}
+    stores[0].close()  # the controller (and leader) dies
+    assert new.elect() and new.claim is not None
+    new.reconcile()
+    assert state(regs[1]).leader == 2
+    set_isr(regs[1], [2, 3])
+    new.reconcile()
+    a = assignment(regs[1])
+    assert (a.partitions[0], a.adding_replicas, a.removing_replicas) == ([2, 3], {}, {})
+    assert state(regs[1]).controller_epoch == new.claim.epoch
+    for s in stores[1:]:
+        s.close()
