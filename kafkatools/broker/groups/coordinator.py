@@ -159,8 +159,8 @@ class GroupCoordinator:
         if accepted:
             try:
                 pending = self.store.write_offsets(group_id, accepted)
-            except errors.KafkaError as e:  # e.g. NOT_COORDINATOR: this broker lost the offsets partition
-                return dict.fromkeys(keys, e.error)
+            except errors.KafkaError as e:  # NOT_COORDINATOR (partition lost), NOT_ENOUGH_REPLICAS (ISR too small)
+                return dict.fromkeys(keys, commit_error(e.error))
             failed = await settle(pending)
             if failed is not None:  # not replicated: the commit did not happen
                 out.update(dict.fromkeys(accepted, commit_error(failed)))
