@@ -15,7 +15,8 @@ v2 batch headers after it (headers only, records are never decoded), then forget
 last batch lies below the log start.  A snapshot stores only each producer's last batch, so after a
 restart the window holds that batch plus whatever the replay found.  A bound table writes a
 snapshot when it sees the log roll a segment (named by the new segment's base offset, state as of
-that offset) and at clean shutdown (``take_snapshot``), keeping the two newest.
+that offset) and at clean shutdown (``take_snapshot``), keeping the two newest.  A follower's
+truncation drops the snapshots past the new log end (``truncated``), as Kafka's truncateAndReload does.
 """
 
 from __future__ import annotations
@@ -208,6 +209,24 @@ class ProducerStates:
             self._log = plog
         self._segment_base = plog.active_segment.base_offset
         self._dirty = found is None or found[0] != leo or replayed > 0
+
+    def truncated(self, *, fully: bool = False) -> None:
+        """The bound log lost its tail (a follower's KIP-101 truncation) or all of it (restarted empty).
+
+        Snapshots past the new log end -- all of them after a full restart -- describe batches that
+        are gone, and would be restored by the next ``reload`` (a promotion) as if they still existed.
+        The in-memory table is left alone: a follower does not use it, and promotion reloads it."""
+        plog = self._log
+        if plog is None:
+            return
+        try:
+            if fully:
+                snap.delete_snapshots(plog.directory, lambda _o: False, plog.fs)
+            else:
+                snap.delete_snapshots_above(plog.directory, plog.log_end_offset, plog.fs)
+        except (OSError, StorageError) as e:
+            log.warning("Could not delete producer snapshots in %s after a truncation: %s", plog.directory, e)
+        self._dirty = True
 
     def take_snapshot(self) -> str | None:
         """Write ``<log end>.snapshot`` (clean shutdown) unless the newest one already says the same.

@@ -256,3 +256,43 @@ def test_retried_idempotent_batch_is_acknowledged_only_once_committed(tmp_path: 
         finally:
             await cluster.stop()
     run(go)
+
+
+def test_truncated_follower_promoted_later_forgets_producer_snapshots_of_its_divergent_tail(tmp_path: Path) -> None:
+    """Broker 0 leads, appends an unreplicated tail (rolling a segment per batch, so producer snapshots
+    of that tail are written), loses leadership, truncates and re-fetches broker 1's history, and is
+    elected again: its producer state must describe broker 1's history, not its own dropped tail."""
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2).start()
+        try:
+            cluster.create_topic("p", [0, 1], {"segment.bytes": "100"})
+            cluster.assign("p", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            assert (await produce(cluster.nodes[0], "p", [b"a0"], acks=-1, producer=(7, 0, 0))).error_code == 0
+            cluster.controller.offline.add(1)
+            cluster.nodes[1].state.stop_replica("p", 0, delete=False)
+            for seq in (1, 2, 3):  # the divergent tail, one segment per batch
+                r = await produce(cluster.nodes[0], "p", [b"lost%d" % seq], acks=1, producer=(7, 0, seq))
+                assert (r.error_code, r.base_offset) == (0, seq)
+            # broker 0 is gone; broker 1 leads epoch 2 and takes another producer's batches
+            cluster.controller.offline.discard(1)
+            cluster.controller.offline.add(0)
+            cluster.nodes[0].state.stop_replica("p", 0, delete=False)
+            cluster.assign("p", leader=1, epoch=2, replicas=[0, 1], isr=[1])
+            for seq in range(4):
+                r = await produce(cluster.nodes[1], "p", [b"b%d" % seq], acks=1, producer=(8, 0, seq))
+                assert (r.error_code, r.base_offset) == (0, 1 + seq)
+            # broker 0 returns as a follower: truncates to 1 and fetches offsets 1-4 from broker 1
+            cluster.controller.offline.discard(0)
+            cluster.assign("p", leader=1, epoch=2, replicas=[0, 1], isr=[1], to=[0])
+            old = cluster.nodes[0].partition("p")
+            await eventually(lambda: cluster.nodes[1].partition("p").state.isr == [1, 0], "broker 0 back in the ISR")
+            assert log_bytes(old) == log_bytes(cluster.nodes[1].partition("p"))
+            # broker 0 leads again (epoch 3): producer 7 resumes at sequence 1, producer 8 at 4
+            cluster.assign("p", leader=0, epoch=3, replicas=[0, 1], isr=[0, 1])
+            resumed = await produce(cluster.nodes[0], "p", [b"a1"], acks=-1, producer=(7, 0, 1))
+            assert (resumed.error_code, resumed.base_offset) == (0, 5)
+            more = await produce(cluster.nodes[0], "p", [b"b4"], acks=-1, producer=(8, 0, 4))
+            assert (more.error_code, more.base_offset) == (0, 6)
+        finally:
+            await cluster.stop()
+    run(go)

@@ -149,13 +149,14 @@ class ReplicaFetcher:
             for (topic, index), st in todo:
                 latest = st.partition.log.leader_epoch_cache.latest_epoch
                 if latest < 0:  # no epochs at all (empty log): only the HW is known to be safe
-                    st.partition.log.truncate_to(st.partition.high_watermark)
+                    _truncate(st.partition, st.partition.high_watermark)
                     st.truncating = False
                     continue
                 asks.setdefault(topic, []).append(messages.OffsetForLeaderEpochRequest.OffsetForLeaderPartition(
                     partition=index, current_leader_epoch=st.leader_epoch, leader_epoch=latest))
             if not asks:
                 continue
+            asked = {(t, p.partition): p.current_leader_epoch for t, ps in asks.items() for p in ps}
             req = messages.OffsetForLeaderEpochRequest(replica_id=self.manager.node_id, topics=[
                 messages.OffsetForLeaderEpochRequest.OffsetForLeaderTopic(topic=t, partitions=ps)
                 for t, ps in asks.items()])
@@ -163,7 +164,8 @@ class ReplicaFetcher:
             for t in resp.topics:
                 for p in t.partitions:
                     answered = self.partitions.get((t.topic, p.partition))
-                    if answered is None or not answered.truncating:
+                    if answered is None or not answered.truncating or answered.leader_epoch != asked.get(
+                            (t.topic, p.partition)):  # re-added at another epoch while we waited
                         continue
                     if p.error_code != 0:
                         self._delay(answered)
@@ -179,7 +181,7 @@ class ReplicaFetcher:
             log.info("[ReplicaFetcher broker=%d] Truncating %s to offset %d (log end was %d, leader epoch %d ends "
                      "at %d)", self.manager.node_id, plog.topic_partition, decision.offset, plog.log_end_offset,
                      leader_epoch, leader_end)
-            plog.truncate_to(decision.offset)
+            _truncate(st.partition, decision.offset)
         st.truncating = not decision.complete
 
     # -- fetching ----------------------------------------------------------------------------------
@@ -196,6 +198,7 @@ class ReplicaFetcher:
                 partition=index, current_leader_epoch=st.leader_epoch, fetch_offset=plog.log_end_offset,
                 last_fetched_epoch=plog.leader_epoch_cache.latest_epoch, log_start_offset=plog.log_start_offset,
                 partition_max_bytes=c.replica_fetch_max_bytes))
+        sent = dict(ready)
         node = self.manager.node_id
         req = messages.FetchRequest(
             replica_id=node, replica_state=messages.FetchRequest.ReplicaState(replica_id=node, replica_epoch=-1),
@@ -208,7 +211,7 @@ class ReplicaFetcher:
         for t in resp.responses:
             for p in t.partitions:
                 fetched = self.partitions.get((t.topic, p.partition_index))
-                if fetched is not None and not fetched.truncating:
+                if fetched is not None and not fetched.truncating and fetched is sent.get((t.topic, p.partition_index)):
                     await self._process(conn, t.topic, fetched, p)
 
     async def _process(self, conn: BrokerConnection, topic: str, st: FetchState, p: Any) -> None:
@@ -230,14 +233,15 @@ class ReplicaFetcher:
             return
         records = p.records
         if records is not None and len(records):
-            self._append(plog, records)
+            self._append(st.partition, records)
         plog.high_watermark = min(p.high_watermark, plog.log_end_offset)
         if 0 <= plog.log_start_offset < p.log_start_offset <= plog.log_end_offset:
             plog.advance_log_start_offset(p.log_start_offset)
 
-    def _append(self, plog: Any, records: Any) -> None:
+    def _append(self, part: Partition, records: Any) -> None:
         """append_as_follower, plus Kafka's one exception: an empty log restarted at a log start that falls
         inside the first batch (DeleteRecords on the leader) restarts at that batch's base offset instead."""
+        plog = part.log
         try:
             plog.append_as_follower(records)
         except InvalidOffsetError:
@@ -245,22 +249,27 @@ class ReplicaFetcher:
             leo = plog.log_end_offset
             if first is None or leo != plog.log_start_offset or not first.base_offset < leo <= first.last_offset:
                 raise
-            plog.truncate_fully_and_start_at(first.base_offset)
+            _restart_at(part, first.base_offset)
             plog.append_as_follower(records)
 
     async def _out_of_range(self, conn: BrokerConnection, topic: str, st: FetchState) -> None:
         """Kafka's handleOutOfRangeError: the leader's log end and log start decide where to restart."""
         plog = st.partition.log
         index = st.partition.index
+        key = (topic, index)
         end = await self._leader_offset(conn, topic, index, st.leader_epoch, -1)
+        if self.partitions.get(key) is not st:  # the role changed meanwhile: the answer is not ours to act on
+            return
         if end is not None and end < plog.log_end_offset:
-            plog.truncate_to(end)
+            _truncate(st.partition, end)
             return
         start = await self._leader_offset(conn, topic, index, st.leader_epoch, -2)
+        if self.partitions.get(key) is not st:
+            return
         if start is not None and start > plog.log_end_offset:
             log.info("[ReplicaFetcher broker=%d] %s is behind the leader's log start %d: restarting there",
                      self.manager.node_id, plog.topic_partition, start)
-            plog.truncate_fully_and_start_at(start)
+            _restart_at(st.partition, start)
         elif start is None or end is None:
             self._delay(st)
 
@@ -275,3 +284,14 @@ class ReplicaFetcher:
                 if p.error_code == 0:
                     return int(p.offset)
         return None
+
+
+def _truncate(part: Partition, offset: int) -> None:
+    """Cut the log at ``offset`` and the producer snapshots that described the cut tail."""
+    if part.log.truncate_to(offset):
+        part.producers.truncated()
+
+
+def _restart_at(part: Partition, offset: int) -> None:
+    part.log.truncate_fully_and_start_at(offset)
+    part.producers.truncated(fully=True)
