@@ -7,8 +7,7 @@ ports (``clientPort``, ``listeners``, the port of ``zookeeper.connect``) and dat
 is as shipped (ZooKeeper session timeout 18 s, ``replica.lag.time.max.ms`` 30 s, RF 3 internal
 topics, ``min.insync.replicas=2``).  ``scripts/`` is first on PATH, so each command line is the
 seed's with ``localhost:2181`` / ``localhost:9092`` replaced by the free ports; the console consumer
-gets ``--max-messages`` so that it ends, and ``--partitions`` is spelt out (the seed's ``--partition``
-abbreviation is exercised by test_quickstart.py).
+gets ``--max-messages`` (and a ``--timeout-ms`` bound) so that it ends.
 """
 
 from __future__ import annotations
@@ -163,7 +162,7 @@ def test_multi_broker_quick_start(qs: QuickStart) -> None:
     for n in (1, 2, 3):
         wait_listening(qs, qs.broker_ports[n], f"server-{n}")
     # 3. create new topic with replication factor of three
-    created = qs.sh(f"kafka-topics.sh --create --zookeeper {qs.zk} --replication-factor 3 --partitions 1 "
+    created = qs.sh(f"kafka-topics.sh --create --zookeeper {qs.zk} --replication-factor 3 --partition 1 "
                     f"--topic {TOPIC}")
     assert created.stdout == f"Created topic {TOPIC}.\n"
     # 4. find out which broker is doing what

@@ -59,11 +59,12 @@ def cluster(zookeeper: ZooKeeperProcess, tmp_path: Path, chroot: str) -> Iterato
 
 
 class PacedProducer(threading.Thread):
-    """Sends records 0..RECORDS-1 at RATE per second (a steady stream, so that every kill finds
+    """Sends records 0..records-1 at ``rate`` per second (a steady stream, so that every kill finds
     records in flight and batches stay small); records every acknowledgement."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, records: int = RECORDS, rate: int = RATE) -> None:
         super().__init__(daemon=True)
+        self.records, self.rate = records, rate
         self.producer = Producer({
             "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
             "message.timeout.ms": 300_000, "request.timeout.ms": 15_000, "retry.backoff.ms": 100,
@@ -86,8 +87,8 @@ class PacedProducer(threading.Thread):
     def run(self) -> None:
         try:
             start = time.monotonic()
-            while self.sent < RECORDS and not self.fatal:
-                ahead = start + self.sent / RATE - time.monotonic()
+            while self.sent < self.records and not self.fatal:
+                ahead = start + self.sent / self.rate - time.monotonic()
                 if ahead > 0:
                     self.producer.poll(min(ahead, 0.05))
                     continue
@@ -154,71 +155,129 @@ def _is_position(words: list[str], i: int) -> bool:
     return words[i] == "position:" or (i > 0 and words[i - 1] == "position:")
 
 
+class Faults:
+    """The cluster, the producer and what was done to them (for failure messages)."""
+
+    def __init__(self, cluster: list[BrokerProcess], registry: ClusterRegistry,  # noqa: F811
+                 records: int = RECORDS, rate: int = RATE) -> None:
+        self.cluster = cluster
+        self.registry = registry
+        self.by_id = {b.node_id: b for b in cluster}
+        self.bootstrap = ",".join(b.bootstrap for b in cluster)
+        self.history: list[str] = []
+        wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        wait_for("every broker in the metadata", lambda: len(admin.list_topics(timeout=10).brokers) == 3)
+        admin.create_topics([NewTopic(TOPIC, 1, 3, config={"min.insync.replicas": "2"})])[TOPIC].result(30)
+        full_isr(registry, "the topic led with a full ISR")
+        self.producer = PacedProducer(self.bootstrap, records, rate)
+        self.producer.start()
+
+    def streaming(self, count: int = STREAMING) -> None:
+        """Wait until ``count`` more records are acknowledged (the producer still has more to send)."""
+        p = self.producer
+        floor = len(p.acked) + count
+        wait_for(f"{count} more records acknowledged", lambda: len(p.acked) >= floor or p.fatal or p.done.is_set(),
+                 timeout=120)
+        assert not p.fatal, p.fatal
+        assert not p.done.is_set(), f"the producer finished before the next kill: {self.history}"
+
+    def kill(self, what: str, *ids: int) -> None:
+        p = self.producer
+        state = self.registry.partition_state(TOPIC, 0)
+        for i in ids:
+            self.by_id[i].kill()
+        self.history.append(f"{what} {ids} killed with {p.sent - len(p.acked)} records unacknowledged "
+                            f"({len(p.acked)} acknowledged; state was {state[0] if state else None})")
+
+    def controller(self) -> int:
+        found: int = wait_for("a controller", self.registry.controller_id)
+        return found
+
+    def verify(self) -> None:
+        p = self.producer
+        p.done.wait(300)
+        p.join(10)
+        assert not p.fatal, p.fatal
+        assert p.sent == p.records, f"sent {p.sent}"
+        # every acknowledged record exactly once, at its acknowledged offset; no duplicates, no reordering
+        log = consume_everything(self.bootstrap)
+        seqs = [s for _, s in log]
+        assert len(set(seqs)) == len(seqs), f"duplicates: {len(seqs) - len(set(seqs))} ({self.history})"
+        assert seqs == sorted(seqs), f"records out of order ({self.history})"
+        at = dict(log)
+        wrong = [(s, o, at.get(o)) for s, o in p.acked.items() if at.get(o) != s]
+        assert not wrong, f"{len(wrong)} acknowledged records missing or moved, e.g. {wrong[:5]} ({self.history})"
+        assert len(p.acked) + len(p.failed) == p.records
+        assert not p.failed, f"{len(p.failed)} failed deliveries, e.g. {p.failed[:3]}"
+
+        # all replicas hold the same batches once they have settled
+        full_isr(self.registry, "the ISR back to three at the end")
+
+        def same_batches() -> list[str] | None:
+            dumps = [dump_batches(b) for b in self.cluster]
+            return dumps[0] if dumps[0] == dumps[1] == dumps[2] and dumps[0] else None
+
+        try:
+            batches = wait_for("identical replica logs", same_batches, timeout=60)
+        except AssertionError:
+            dumps = [dump_batches(b) for b in self.cluster]
+            first = next((i for i, rows in enumerate(zip(*dumps, strict=False)) if len(set(rows)) > 1), None)
+            detail = "\n".join(f"broker {b.node_id}: {len(d)} batches; {_row(d, first)}"
+                               for b, d in zip(self.cluster, dumps, strict=True))
+            raise AssertionError(f"replica logs differ (first differing batch #{first}):\n{detail}\n"
+                                 f"{self.history}") from None
+        print("fault history:", self.history, f"{len(batches)} batches")
+        assert batches[0].startswith("baseOffset: 0 ")
+        assert sum(int(ln.split(" count: ")[1].split(" ")[0]) for ln in batches) == len(log)
+
+
 def test_idempotent_acks_all_producer_survives_leader_and_controller_kills(
         cluster: list[BrokerProcess], registry: ClusterRegistry) -> None:  # noqa: F811
-    wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
-    by_id = {b.node_id: b for b in cluster}
-    bootstrap = ",".join(b.bootstrap for b in cluster)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    wait_for("every broker in the metadata", lambda: len(admin.list_topics(timeout=10).brokers) == 3)
-    admin.create_topics([NewTopic(TOPIC, 1, 3, config={"min.insync.replicas": "2"})])[TOPIC].result(30)
-    full_isr(registry, "the topic led with a full ISR")
-
-    producer = PacedProducer(bootstrap)
-    producer.start()
-    history: list[str] = []
-    # leader, leader, controller, leader: each kill once records flow through the current leader
+    f = Faults(cluster, registry)
+    # leader, leader, controller, leader: each kill once records flow through the current leader; the
+    # victim restarts once the controller has moved on, and is back in the ISR before the next kill
     for step, target in enumerate(("leader", "leader", "controller", "leader")):
-        floor = len(producer.acked) + STREAMING
-        wait_for(f"step {step}: {STREAMING} more records acknowledged",
-                 lambda f=floor: len(producer.acked) >= f or producer.fatal or producer.done.is_set(), timeout=90)
-        assert not producer.fatal, producer.fatal
-        assert not producer.done.is_set(), f"the producer finished before kill {step}: {history}"
-        victim_id = leader_of(registry) if target == "leader" else wait_for("a controller", registry.controller_id)
-        victim = by_id[victim_id]
-        leader = leader_of(registry)
-        victim.kill()
-        unacked = producer.sent - len(producer.acked)
-        history.append(f"{target} {victim_id} (leader {leader}) killed with {unacked} records unacknowledged "
-                       f"({len(producer.acked)} acknowledged)")
+        f.streaming()
+        victim = leader_of(registry) if target == "leader" else f.controller()
+        f.kill(target, victim)
         if target == "controller":
-            wait_for("a new controller", lambda v=victim_id: (c if (c := registry.controller_id()) not in (None, v)
-                                                               else None), timeout=60)
-        wait_state(registry, f"step {step}: {victim_id} out of the ISR and a live leader",
-                   lambda s, v=victim_id: s.leader > 0 and s.leader != v and v not in s.isr, topic=TOPIC, timeout=60)
-        victim.start()
-        full_isr(registry, f"step {step}: broker {victim_id} back in the ISR")
-    producer.done.wait(300)
-    producer.join(10)
-    assert not producer.fatal, producer.fatal
-    assert producer.sent == RECORDS, f"sent {producer.sent}"
+            wait_for("a new controller", lambda v=victim: (c if (c := registry.controller_id()) not in (None, v)
+                                                            else None), timeout=60)
+        wait_state(registry, f"step {step}: {victim} out of the ISR and a live leader",
+                   lambda s, v=victim: s.leader > 0 and s.leader != v and v not in s.isr, topic=TOPIC, timeout=60)
+        f.by_id[victim].start()
+        full_isr(registry, f"step {step}: broker {victim} back in the ISR")
+    f.verify()
 
-    # every acknowledged record exactly once, at its acknowledged offset; no duplicates, no reordering
-    log = consume_everything(bootstrap)
-    seqs = [s for _, s in log]
-    assert len(set(seqs)) == len(seqs), f"duplicates: {len(seqs) - len(set(seqs))} ({history})"
-    assert seqs == sorted(seqs), f"records out of order ({history})"
-    at = dict(log)
-    wrong = [(s, o, at.get(o)) for s, o in producer.acked.items() if at.get(o) != s]
-    assert not wrong, f"{len(wrong)} acknowledged records missing or moved, e.g. {wrong[:5]} ({history})"
-    assert len(producer.acked) + len(producer.failed) == RECORDS
-    assert not producer.failed, f"{len(producer.failed)} failed deliveries, e.g. {producer.failed[:3]}"
 
-    # all replicas hold the same batches once they have settled
-    full_isr(registry, "the ISR back to three at the end")
-
-    def same_batches() -> list[str] | None:
-        dumps = [dump_batches(b) for b in cluster]
-        return dumps[0] if dumps[0] == dumps[1] == dumps[2] and dumps[0] else None
-
-    try:
-        batches = wait_for("identical replica logs", same_batches, timeout=60)
-    except AssertionError:
-        dumps = [dump_batches(b) for b in cluster]
-        first = next((i for i, rows in enumerate(zip(*dumps, strict=False)) if len(set(rows)) > 1), None)
-        detail = "\n".join(f"broker {b.node_id}: {len(d)} batches; {_row(d, first)}"
-                           for b, d in zip(cluster, dumps, strict=True))
-        raise AssertionError(f"replica logs differ (first differing batch #{first}):\n{detail}\n{history}") from None
-    print("fault history:", history, f"{len(batches)} batches")
-    assert batches[0].startswith("baseOffset: 0 ")
-    assert sum(int(ln.split(" count: ")[1].split(" ")[0]) for ln in batches) == len(log)
+def test_idempotent_producer_survives_double_failures(cluster: list[BrokerProcess],
+                                                      registry: ClusterRegistry) -> None:  # noqa: F811
+    """Harsher: the next leader dies while the previous victim may still be catching up (the ISR can
+    fall below min.insync.replicas: NOT_ENOUGH_REPLICAS until someone rejoins), and the controller
+    dies together with the leader (or with a follower when it leads itself)."""
+    f = Faults(cluster, registry, records=80_000, rate=1200)  # six kill events: a slower stream
+    for _ in range(2):
+        f.streaming(3000)
+        first = leader_of(registry)
+        f.kill("leader", first)
+        wait_state(registry, f"a leader other than {first}", lambda s, v=first: s.leader > 0 and s.leader != v,
+                   topic=TOPIC, timeout=60)
+        f.by_id[first].start()  # and at once: the restarted broker is still catching up, the ISR drops to one
+        second = leader_of(registry)
+        f.kill("next leader", second)
+        wait_state(registry, f"a leader other than {second}", lambda s, v=second: s.leader > 0 and s.leader != v,
+                   topic=TOPIC, timeout=90)
+        f.by_id[second].start()
+        full_isr(registry, "the ISR back to three")
+        f.streaming(3000)
+        controller, leader = f.controller(), leader_of(registry)
+        pair = (controller, leader) if controller != leader else (controller, next(
+            i for i in (1, 2, 3) if i != controller))
+        f.kill("controller and leader" if controller != leader else "controller-leader and a follower", *pair)
+        wait_state(registry, "a live leader", lambda s, p=pair: s.leader > 0 and s.leader not in p,
+                   topic=TOPIC, timeout=90)
+        for i in pair:
+            f.by_id[i].start()
+        full_isr(registry, "the ISR back to three")
+    f.verify()
