@@ -131,5 +131,8 @@ async def _serve(state: BrokerState) -> int:
         _, pending = await asyncio.wait(connections, timeout=SHUTDOWN_GRACE_SECONDS)
         for t in pending:
             t.cancel()
+    if state.zk is not None:  # end the session now: it also fails ZooKeeper calls still waiting in worker threads,
+        with contextlib.suppress(Exception):  # which asyncio.run would otherwise wait for at exit
+            await asyncio.wait_for(asyncio.to_thread(state.zk.close), SHUTDOWN_GRACE_SECONDS)
     log.info("[KafkaServer id=%d] shut down completed", state.node_id)
     return 0

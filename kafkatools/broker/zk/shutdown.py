@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafkatools.broker")
 
-BUDGET_S = 20.0  # the whole controlled shutdown, retries included
+BUDGET_S = 15.0  # the whole controlled shutdown, retries included
 REQUEST_TIMEOUT_S = 6.0  # one attempt (Kafka's controller.socket.timeout.ms is 30 s; we must stay well under)
 
 
@@ -38,6 +38,9 @@ async def controlled_shutdown(sync: ZkSync) -> bool:
     """Move leadership away before closing; True when the controller confirmed nothing is left here."""
     config, node = sync.state.config, sync.state.node_id
     if not config.controlled_shutdown_enable:
+        return False
+    if not sync.connected:  # the controller acts through ZooKeeper: nothing can move now
+        log.warning("[KafkaServer id=%d] ZooKeeper is unreachable: skipping controlled shutdown", node)
         return False
     start = time.monotonic()
     deadline = start + BUDGET_S
@@ -81,8 +84,11 @@ async def controlled_shutdown(sync: ZkSync) -> bool:
 
 async def _attempt(sync: ZkSync) -> tuple[errors.ErrorCode, list[Key]]:
     node = sync.state.node_id
-    controller_id = await asyncio.to_thread(sync.registry.controller_id)
-    if controller_id is None:
+    controller_id = sync.cluster.controller_id  # the cache, kept current by the /controller watch
+    if controller_id < 0:
+        found = await asyncio.to_thread(sync.registry.controller_id)
+        controller_id = -1 if found is None else found
+    if controller_id < 0:
         raise ConnectionError("no controller is elected")
     if controller_id == node:
         if sync.controller.claim is None:

@@ -48,6 +48,7 @@ log = logging.getLogger("kafkatools.broker.zk")
 
 TICK_S = 0.1
 FULL_REFRESH_S = 3.0
+RELOG_AFTER_S = 30.0  # a connection lost again sooner than this after coming back is the same outage
 
 
 def _same(a: PartitionState, b: PartitionState) -> bool:
@@ -77,6 +78,7 @@ class ZkSync:
         self._problems: list[str] = []
         self._last_error: str | None = None
         self._closing = False
+        self._reconnected_at = -RELOG_AFTER_S
         self.registry.store.add_session_listener(self._on_session)
 
     def _on_watch(self, _event: WatchEvent) -> None:  # kazoo's thread: only set a flag
@@ -97,11 +99,15 @@ class ZkSync:
                             "new session", node, " as controller" if was_controller else "")
         elif session is SessionState.SUSPENDED:
             if self.connected and not self._closing:
-                log.warning("[Broker id=%d] Lost the connection to ZooKeeper; serving with the last known cluster "
-                            "state until it is back", node)
+                if time.monotonic() - self._reconnected_at >= RELOG_AFTER_S:
+                    log.warning("[Broker id=%d] Lost the connection to ZooKeeper; serving with the last known "
+                                "cluster state until it is back", node)
+                else:  # the same outage (e.g. reconnected, then told the session had expired): already said
+                    log.info("[Broker id=%d] ZooKeeper connection dropped again; reconnecting", node)
             self.connected = False
         elif not self.connected:
             self.connected = True
+            self._reconnected_at = time.monotonic()
             log.info("[Broker id=%d] Connected to ZooKeeper again", node)
         self._dirty = True
 
@@ -232,7 +238,10 @@ class ZkSync:
 
     def close(self) -> None:
         """Resign and end the session: our ephemerals vanish at once, so others react without waiting."""
+        if self._closing:
+            return
         self._closing = True
         self.controller.retired = True
-        self.controller.resign()
+        if self.connected:  # resigning needs ZooKeeper; unreachable, the session's end frees /controller
+            self.controller.resign()
         self.registry.store.close()
