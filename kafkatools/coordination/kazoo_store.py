@@ -94,6 +94,7 @@ def _stat(s: ZnodeStat) -> Stat:
 
 
 _EVENT_TYPES = {t.value: t for t in EventType}
+_MAX_WRAPPERS = 1024
 _STATES = {KazooState.CONNECTED: SessionState.CONNECTED, KazooState.SUSPENDED: SessionState.SUSPENDED,
            KazooState.LOST: SessionState.LOST}
 
@@ -128,6 +129,7 @@ class KazooStore:
                 bootstrap.close()
         self._client = _start(hosts + self.chroot, session_timeout_s, timeout)
         self._listeners: list[SessionListener] = []
+        self._wrappers: dict[Watcher, Callable[[WatchedEvent], None]] = {}
         self._client.add_listener(self._on_state)
 
     @property
@@ -149,16 +151,22 @@ class KazooStore:
     def add_session_listener(self, listener: SessionListener) -> None:
         self._listeners.append(listener)
 
-    @staticmethod
-    def _watcher(watch: Watcher | None) -> Callable[[WatchedEvent], None] | None:
+    def _watcher(self, watch: Watcher | None) -> Callable[[WatchedEvent], None] | None:
+        """kazoo's wrapper for ``watch`` -- the same one every time: kazoo keeps a *set* of watchers per
+        path until the watch fires, so a fresh wrapper per read would pile up on znodes that never change."""
         if watch is None:
             return None
+        cached = self._wrappers.get(watch)
+        if cached is not None:
+            return cached
 
         def deliver(event: WatchedEvent) -> None:
             kind = _EVENT_TYPES.get(str(event.type))
             if kind is not None:  # NONE events only report connection changes; listeners get those
                 watch(WatchEvent(kind, event.path))
 
+        if len(self._wrappers) < _MAX_WRAPPERS:  # callers pass a few long-lived callbacks; never grow unbounded
+            self._wrappers[watch] = deliver
         return deliver
 
     def create(self, path: str, data: bytes = b"", *, ephemeral: bool = False, sequential: bool = False,

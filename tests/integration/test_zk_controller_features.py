@@ -206,6 +206,11 @@ def test_elect_leaders_api_puts_the_preferred_replica_back(cluster: Cluster,
     everything = elect(port[controller], None, version=1)
     assert everything.error_code == 0 and results(everything) == {}  # nothing needed: left out, as Kafka does
 
+    for version in (0, 1, 2, 3):  # v0 travels with request header v0
+        nobody = messages.ControlledShutdownRequest(broker_id=77, broker_epoch=-1)
+        assert call(port[controller], nobody, version).error_code == 8  # BROKER_NOT_AVAILABLE
+        assert call(port[other], nobody, version).error_code == 41  # NOT_CONTROLLER
+
 
 def test_auto_rebalance_moves_leadership_back(cluster: Cluster, registry: ClusterRegistry) -> None:  # noqa: F811
     brokers = cluster(3, **{"leader.imbalance.check.interval.seconds": "2"})

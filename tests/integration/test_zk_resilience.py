@@ -180,3 +180,24 @@ def test_bad_znodes_give_one_clear_error_and_the_rest_keeps_working(cluster: Clu
         for p in bad:  # said once, not once per pass
             assert reports(out, p) == 1, (p, out[-3000:])
         assert "Traceback" not in out, out[-3000:]
+
+
+def test_repeated_watches_on_a_quiet_znode_do_not_pile_up(zookeeper: ZooKeeperProcess) -> None:  # noqa: F811
+    store = KazooStore(zookeeper.connect + "/quiet", connect_timeout_s=20.0)
+    try:
+        store.ensure_path("/q")
+        fired: list[str] = []
+
+        def watch(event: object) -> None:
+            fired.append(str(event))
+
+        for _ in range(50):  # as the broker's refresh does every few seconds
+            store.get("/q", watch)
+            store.children("/q", watch)
+        watchers = {p: len(w) for p, w in [*store._client._data_watchers.items(), *store._client._child_watchers.items()]
+                    if p.endswith("/q")}
+        assert watchers and all(n == 1 for n in watchers.values()), watchers
+        store.set("/q", b"x")
+        wait_for("the watch to fire", lambda: fired)
+    finally:
+        store.close()

@@ -244,6 +244,21 @@ def test_controlled_shutdown_moves_everything_and_reports_what_is_left(
     assert c.shutting_down == set()
 
 
+def test_a_shutting_down_broker_that_restarts_quickly_is_ordinary_again(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    regs = {b: join(server, sessions, b) for b in (1, 2)}
+    c = ZkController(regs[1], 1)
+    assert c.elect()
+    regs[1].create_topic("t", {0: [2, 1]})
+    c.reconcile()
+    assert c.controlled_shutdown(2)[0].name == "NONE" and c.shutting_down == {2}
+    sessions[1].close()
+    join(server, sessions, 2)  # re-registered before the controller's next pass
+    c.reconcile()
+    assert c.shutting_down == set()
+
+
 # --- elections -----------------------------------------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ class ZkController:
         self.claim: ControllerClaim | None = None
         self.retired = False  # this broker is shutting down: never (re)claim /controller
         self.shutting_down: set[int] = set()  # brokers in controlled shutdown (cleared when they deregister)
+        self._shutdown_epochs: dict[int, int] = {}  # their broker epochs (czxid of the registration)
         self.watch: Watcher | None = None  # armed on /admin/preferred_replica_election
         self.lock = threading.RLock()
         self._clock = clock
@@ -138,7 +139,7 @@ class ZkController:
                 return 0
             written = self._delete_topics()
             live = self.live()
-            self.shutting_down &= live  # a broker that went away (or came back as a new session) starts over
+            self._forget_restarted(live)
             written += reassignment.advance(self.registry, self.claim, live)
             for key, replicas, found in self._partitions():
                 current, version = found if found is not None else (None, -1)
@@ -150,6 +151,14 @@ class ZkController:
                 self._next_rebalance = self._clock() + self.imbalance_interval_s
                 written += self._rebalance(live)
             return written
+
+    def _forget_restarted(self, live: set[int]) -> None:
+        """A shutting-down broker that went away, or came back as a new registration, is an ordinary broker."""
+        for broker in sorted(self.shutting_down):
+            stat = self.registry.store.exists(zp.broker_path(broker)) if broker in live else None
+            if stat is None or stat.czxid != self._shutdown_epochs.get(broker):
+                self.shutting_down.discard(broker)
+                self._shutdown_epochs.pop(broker, None)
 
     def _partitions(self, topics: list[str] | None = None
                     ) -> Iterator[tuple[Key, list[int], tuple[zl.PartitionState, int] | None]]:
@@ -301,6 +310,7 @@ class ZkController:
             if broker_id not in self.shutting_down:
                 log.info("[Controller id=%d] Shutting down broker %d", self.broker_id, broker_id)
             self.shutting_down.add(broker_id)
+            self._shutdown_epochs[broker_id] = stat.czxid
             self.reconcile()
             remaining = [key for key, replicas, found in self._partitions()
                          if found is not None and found[0].leader == broker_id and len(replicas) > 1]
