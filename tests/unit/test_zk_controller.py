@@ -367,3 +367,26 @@ def test_imbalance_ratio_per_broker() -> None:
     placements = {("t", p): ([1, 2], state(2 if p < 1 else 1, 0, [1, 2])) for p in range(10)}
     assert imbalanced(placements, 10) == []  # 1 of 10 = 10 %: not above
     assert imbalanced(placements, 9) == [("t", 0)]
+
+
+def test_auto_rebalance_leaves_partitions_being_reassigned_alone(
+        zk: tuple[MemoryZooKeeper, list[MemoryStore]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafkatools.broker.zk import reassignment
+
+    monkeypatch.setattr(reassignment, "advance", lambda *_: 0)  # a reassignment frozen mid-way
+    server, sessions = zk
+    regs = {b: join(server, sessions, b) for b in (1, 2, 3)}
+    c = ZkController(regs[3], 3, auto_rebalance=True, imbalance_interval_s=1, clock=lambda: 100.0)
+    assert c.elect()
+    regs[3].create_topic("t", {0: [1, 2, 3]})
+    c.reconcile()
+    found = regs[3].partition_state("t", 0)
+    assert found is not None
+    regs[3].update_partition_state("t", 0, zl.PartitionState(2, 5, [2, 3, 1], 1), found[1])
+    current = regs[3].topic_assignment("t")
+    assert current is not None
+    regs[3].store.set(zp.topic_path("t"), zl.encode_topic(zl.TopicAssignment(
+        {0: [1, 2, 3]}, current.topic_id, adding_replicas={0: [1]})))
+    c._next_rebalance = 0.0
+    c.reconcile()
+    assert regs[3].partition_state("t", 0)[0].leader == 2  # type: ignore[index]  # left to the reassignment

@@ -73,6 +73,7 @@ class ZkController:
         self._clock = clock
         self._next_rebalance = 0.0
         self._reported: set[str] = set()
+        self._reassigning: set[Key] = set()  # partitions with adding/removing replicas, seen by the last read
 
     @property
     def active(self) -> bool:
@@ -173,7 +174,12 @@ class ZkController:
                 continue
             if assignment is None:
                 continue
+            moving = set(assignment.adding_replicas) | set(assignment.removing_replicas)
             for partition, replicas in sorted(assignment.partitions.items()):
+                if partition in moving:
+                    self._reassigning.add((topic, partition))
+                else:
+                    self._reassigning.discard((topic, partition))
                 try:
                     found = self.registry.partition_state(topic, partition)
                 except CoordinationError as e:
@@ -287,7 +293,8 @@ class ZkController:
             reassigning = False
         if reassigning:
             return 0
-        placements = {key: (replicas, found[0]) for key, replicas, found in self._partitions() if found is not None}
+        placements = {key: (replicas, found[0]) for key, replicas, found in self._partitions()
+                      if found is not None and key not in self._reassigning}  # a reassignment decides those
         keys = elections.imbalanced(placements, self.imbalance_percentage)
         results = self._elect(keys, PREFERRED, live) if keys else {}
         elected = sorted(k for k, (code, _) in results.items() if code is errors.NONE)

@@ -37,8 +37,8 @@ REQUEST_TIMEOUT_S = 6.0  # one attempt (Kafka's controller.socket.timeout.ms is 
 async def controlled_shutdown(sync: ZkSync) -> bool:
     """Move leadership away before closing; True when the controller confirmed nothing is left here."""
     config, node = sync.state.config, sync.state.node_id
-    if not config.controlled_shutdown_enable:
-        return False
+    if not config.controlled_shutdown_enable or config.controlled_shutdown_max_retries < 1:
+        return False  # (Kafka makes max.retries attempts: 0 means none)
     if not sync.connected:  # the controller acts through ZooKeeper: nothing can move now
         log.warning("[KafkaServer id=%d] ZooKeeper is unreachable: skipping controlled shutdown", node)
         return False
@@ -46,7 +46,7 @@ async def controlled_shutdown(sync: ZkSync) -> bool:
     deadline = start + BUDGET_S
     sync.begin_shutdown()  # never claim /controller again; stop following; stop what moves away
     log.info("[KafkaServer id=%d] Starting controlled shutdown", node)
-    attempts = max(config.controlled_shutdown_max_retries, 1)
+    attempts = config.controlled_shutdown_max_retries
     backoff = config.controlled_shutdown_retry_backoff_ms / 1000
     done = False
     for attempt in range(1, attempts + 1):
