@@ -14,6 +14,7 @@ leadership back to preferred replicas of brokers whose imbalance exceeds the per
 requests reach the controller from outside its loop: ControlledShutdown (``controlled_shutdown``:
 the broker joins ``shutting_down``, a pass moves its leaderships and ISR seats away, the answer is
 what could not move) and ElectLeaders (``elect_leaders``).  A lock serialises them with the pass.
+The elections themselves are in controller_elections.py, their rules in elections.py.
 
 Every write is one transaction fenced on ``/controller_epoch``'s zkVersion and conditional on the
 state znode's zkVersion, so a deposed controller or a racing leader ISR change cannot be lost.
@@ -29,9 +30,9 @@ import time
 from collections.abc import Callable, Iterator
 
 from kafkatools import errors
-from kafkatools.broker.zk import elections, reassignment
+from kafkatools.broker.zk import controller_elections, reassignment
+from kafkatools.broker.zk.controller_elections import Result, bad_contents
 from kafkatools.broker.zk.elections import Decision, Key, decide
-from kafkatools.coordination import zk_admin as za
 from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry, ControllerClaim
@@ -42,14 +43,7 @@ __all__ = ["Decision", "ZkController", "decide"]
 
 log = logging.getLogger("kafkatools.broker.controller")
 
-PREFERRED, UNCLEAN = 0, 1  # ElectLeaders election types
 FIRST_REBALANCE_DELAY_S = 5.0  # Kafka schedules the first imbalance check 5 s after fail-over
-Result = tuple[errors.ErrorCode, str | None]
-
-
-def _bad_contents(e: CoordinationError) -> bool:
-    """Plain CoordinationError = unreadable znode contents; its subclasses are ZooKeeper failures."""
-    return type(e) is CoordinationError
 
 
 class ZkController:
@@ -73,7 +67,7 @@ class ZkController:
         self._clock = clock
         self._next_rebalance = 0.0
         self._reported: set[str] = set()
-        self._reassigning: set[Key] = set()  # partitions with adding/removing replicas, seen by the last read
+        self.reassigning: set[Key] = set()  # partitions with adding/removing replicas, seen by the last read
 
     @property
     def active(self) -> bool:
@@ -92,7 +86,7 @@ class ZkController:
         try:
             current = self.registry.controller_id()
         except CoordinationError as e:
-            if not _bad_contents(e):
+            if not bad_contents(e):
                 raise
             return self._bad_controller_znode(e)
         if current is not None:
@@ -142,15 +136,15 @@ class ZkController:
             live = self.live()
             self._forget_restarted(live)
             written += reassignment.advance(self.registry, self.claim, live)
-            for key, replicas, found in self._partitions():
+            for key, replicas, found in self.partitions():
                 current, version = found if found is not None else (None, -1)
                 decision = decide(replicas, current, live, self.unclean, self.shutting_down)
                 if decision is not None and self.claim is not None:
-                    written += self._write(key, decision, current, version)
-            written += self._admin_preferred_election(live)
+                    written += self.write(key, decision, current, version)
+            written += controller_elections.admin_preferred_election(self, live)
             if self.auto_rebalance and self.claim is not None and self._clock() >= self._next_rebalance:
                 self._next_rebalance = self._clock() + self.imbalance_interval_s
-                written += self._rebalance(live)
+                written += controller_elections.rebalance(self, live)
             return written
 
     def _forget_restarted(self, live: set[int]) -> None:
@@ -161,14 +155,14 @@ class ZkController:
                 self.shutting_down.discard(broker)
                 self._shutdown_epochs.pop(broker, None)
 
-    def _partitions(self, topics: list[str] | None = None
+    def partitions(self, topics: list[str] | None = None
                     ) -> Iterator[tuple[Key, list[int], tuple[zl.PartitionState, int] | None]]:
         """Every readable partition: (key, replicas, (state, zkVersion) or None); bad znodes reported, skipped."""
         for topic in self.registry.topics() if topics is None else topics:
             try:
                 assignment = self.registry.topic_assignment(topic)
             except CoordinationError as e:
-                if not _bad_contents(e):
+                if not bad_contents(e):
                     raise
                 self._report(f"Skipping topic {topic}", e)
                 continue
@@ -177,19 +171,19 @@ class ZkController:
             moving = set(assignment.adding_replicas) | set(assignment.removing_replicas)
             for partition, replicas in sorted(assignment.partitions.items()):
                 if partition in moving:
-                    self._reassigning.add((topic, partition))
+                    self.reassigning.add((topic, partition))
                 else:
-                    self._reassigning.discard((topic, partition))
+                    self.reassigning.discard((topic, partition))
                 try:
                     found = self.registry.partition_state(topic, partition)
                 except CoordinationError as e:
-                    if not _bad_contents(e):
+                    if not bad_contents(e):
                         raise
                     self._report(f"Skipping partition {topic}-{partition}", e)
                     continue
                 yield (topic, partition), replicas, found
 
-    def _write(self, key: Key, decision: Decision, current: zl.PartitionState | None, version: int) -> int:
+    def write(self, key: Key, decision: Decision, current: zl.PartitionState | None, version: int) -> int:
         """Write one decision, fenced; 1 when written, 0 when the znode or the controller moved on."""
         assert self.claim is not None
         topic, partition = key
@@ -236,72 +230,7 @@ class ZkController:
         with self.lock:
             if self.claim is None:
                 return {k: (errors.NOT_CONTROLLER, None) for k in keys or []}
-            return self._elect(keys, election_type, self.live())
-
-    def _elect(self, keys: list[Key] | None, election_type: int, live: set[int]) -> dict[Key, Result]:
-        topics = None if keys is None else sorted({t for t, _ in keys})
-        known = {key: (replicas, found) for key, replicas, found in self._partitions(topics)}
-        out: dict[Key, Result] = {}
-        for key in sorted(known) if keys is None else keys:
-            if key not in known:
-                out[key] = (errors.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.")
-                continue
-            replicas, found = known[key]
-            if found is None:
-                out[key] = (errors.LEADER_NOT_AVAILABLE, "The partition has no state yet.")
-                continue
-            rule = elections.preferred if election_type == PREFERRED else elections.unclean
-            code, decision = rule(replicas, found[0], live, self.shutting_down)
-            if decision is not None and not self._write(key, decision, *found):
-                code = errors.NOT_CONTROLLER
-                again = self.registry.partition_state(*key) if self.claim is not None else None
-                if again is not None:  # the state moved under us: judge again on what is there now
-                    code, decision = rule(replicas, again[0], live, self.shutting_down)
-                    if decision is not None and not self._write(key, decision, *again):
-                        code = errors.REQUEST_TIMED_OUT
-            out[key] = (code, None if code is errors.NONE else _MESSAGES.get(code.name))
-        return out
-
-    def _admin_preferred_election(self, live: set[int]) -> int:
-        """``/admin/preferred_replica_election`` (kafka-preferred-replica-election): elect, then delete it."""
-        store, path = self.registry.store, zp.PREFERRED_REPLICA_ELECTION
-        try:
-            data, _ = store.get(path)
-        except NoNodeError:
-            store.exists(path, self.watch)  # fires when a request is written
-            return 0
-        try:
-            keys = [(tp.topic, tp.partition) for tp in za.decode_partitions(path, data)]
-        except CoordinationError as e:
-            if not _bad_contents(e):
-                raise
-            log.error("[Controller id=%d] Ignoring bad preferred replica election request: %s", self.broker_id, e)
-            keys = []
-        results = self._elect(keys, PREFERRED, live) if keys else {}
-        with contextlib.suppress(NoNodeError):
-            store.delete(path)
-        elected = sorted(k for k, (code, _) in results.items() if code is errors.NONE)
-        log.info("[Controller id=%d] Preferred replica election for %d partition(s): elected %s", self.broker_id,
-                 len(results), ", ".join(f"{t}-{p}" for t, p in elected) or "none")
-        return len(elected)
-
-    def _rebalance(self, live: set[int]) -> int:
-        """Auto leader rebalance: partitions of over-imbalanced brokers back to their preferred leader."""
-        try:
-            reassigning = self.registry.store.exists(zp.REASSIGN_PARTITIONS) is not None
-        except NoNodeError:
-            reassigning = False
-        if reassigning:
-            return 0
-        placements = {key: (replicas, found[0]) for key, replicas, found in self._partitions()
-                      if found is not None and key not in self._reassigning}  # a reassignment decides those
-        keys = elections.imbalanced(placements, self.imbalance_percentage)
-        results = self._elect(keys, PREFERRED, live) if keys else {}
-        elected = sorted(k for k, (code, _) in results.items() if code is errors.NONE)
-        if elected:
-            log.info("[Controller id=%d] Auto leader rebalance moved %s back to their preferred leaders",
-                     self.broker_id, ", ".join(f"{t}-{p}" for t, p in elected))
-        return len(elected)
+            return controller_elections.elect(self, keys, election_type, self.live())
 
     # -- controlled shutdown ----------------------------------------------------------------------
     def controlled_shutdown(self, broker_id: int, broker_epoch: int = -1) -> tuple[errors.ErrorCode, list[Key]]:
@@ -319,15 +248,7 @@ class ZkController:
             self.shutting_down.add(broker_id)
             self._shutdown_epochs[broker_id] = stat.czxid
             self.reconcile()
-            remaining = [key for key, replicas, found in self._partitions()
+            remaining = [key for key, replicas, found in self.partitions()
                          if found is not None and found[0].leader == broker_id and len(replicas) > 1]
             return errors.NONE, remaining
 
-
-_MESSAGES = {
-    "ELECTION_NOT_NEEDED": "Leader election not needed for topic partition.",
-    "PREFERRED_LEADER_NOT_AVAILABLE": "The preferred leader was not available.",
-    "ELIGIBLE_LEADERS_NOT_AVAILABLE": "Eligible topic partition leaders are not available.",
-    "NOT_CONTROLLER": "This is not the correct controller for this cluster.",
-    "REQUEST_TIMED_OUT": "The partition state kept changing during the election.",
-}
