@@ -21,7 +21,7 @@ import pytest
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry
 from kafkatools.coordination.kazoo_store import KazooStore
-from kafkatools.coordination.store import CreateOp, DeleteOp
+from kafkatools.coordination.store import CreateOp, DeleteOp, SetOp
 from tests.integration.broker_process import BrokerProcess, free_port
 from tests.integration.test_zk_cluster import SESSION_MS, chroot, registry, wait_for, wait_state  # noqa: F401
 from tests.integration.test_zk_controller_features import (  # noqa: F401 - fixture
@@ -156,13 +156,18 @@ def test_bad_znodes_give_one_clear_error_and_the_rest_keeps_working(cluster: Clu
     store.set(zp.partition_state_path("badstate", 0), b"nope")
     store.set(zp.topic_config_path("badconfig"), b"[]")
     store.create(zp.broker_path(99), b"\x00\x01", ephemeral=True)
-    store.transaction([DeleteOp(zp.CONTROLLER), CreateOp(zp.CONTROLLER, b"not a claim")])  # persistent garbage
+    store.transaction([DeleteOp(zp.CONTROLLER), CreateOp(zp.CONTROLLER, b"not a claim"),  # persistent garbage
+                       SetOp(zp.CONTROLLER_EPOCH, b"garbage")])
 
     bad = [zp.topic_path("badtopic"), zp.partition_state_path("badstate", 0), zp.topic_config_path("badconfig"),
            zp.broker_path(99)]
     for b in brokers:
         wait_for(f"broker {b.node_id} to report every bad znode",
                  lambda b=b: all(reports(output(b), p) for p in bad))
+    wait_for("the election to be refused on the bad epoch",
+             lambda: any("Cannot run the controller election: /controller_epoch" in output(b) for b in brokers))
+    assert registry.controller_id() is None and all(b.alive() for b in brokers)
+    store.set(zp.CONTROLLER_EPOCH, b"100")
     wait_for("a controller again (the garbage /controller removed)", registry.controller_id)
     assert any("Deleting /controller: it is not a broker's ephemeral claim" in output(b) for b in brokers)
 
@@ -194,8 +199,10 @@ def test_repeated_watches_on_a_quiet_znode_do_not_pile_up(zookeeper: ZooKeeperPr
         for _ in range(50):  # as the broker's refresh does every few seconds
             store.get("/q", watch)
             store.children("/q", watch)
-        watchers = {p: len(w) for p, w in [*store._client._data_watchers.items(), *store._client._child_watchers.items()]
-                    if p.endswith("/q")}
+        client = store._client
+        watchers = {f"{kind}:{p}": len(w) for kind, table in (("data", client._data_watchers),
+                                                              ("child", client._child_watchers))
+                    for p, w in table.items() if p.endswith("/q")}
         assert watchers and all(n == 1 for n in watchers.values()), watchers
         store.set("/q", b"x")
         wait_for("the watch to fire", lambda: fired)

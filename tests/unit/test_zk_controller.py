@@ -390,3 +390,14 @@ def test_auto_rebalance_leaves_partitions_being_reassigned_alone(
     c._next_rebalance = 0.0
     c.reconcile()
     assert regs[3].partition_state("t", 0)[0].leader == 2  # type: ignore[index]  # left to the reassignment
+
+
+def test_garbage_controller_epoch_blocks_only_the_election(zk: tuple[MemoryZooKeeper, list[MemoryStore]]) -> None:
+    server, sessions = zk
+    r = join(server, sessions, 1)
+    r.store.create(zp.CONTROLLER_EPOCH, b"twelve")
+    c = ZkController(r, 1)
+    assert not c.elect() and not c.elect()  # reported once, no exception, no claim
+    assert r.controller_id() is None
+    r.store.set(zp.CONTROLLER_EPOCH, b"12")
+    assert c.elect() and c.claim is not None and c.claim.epoch == 13

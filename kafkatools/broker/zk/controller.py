@@ -93,7 +93,13 @@ class ZkController:
             if current != self.broker_id:  # another broker (or our own dead session, until it expires)
                 self.claim = None
             return self.claim is not None
-        claim = self.registry.try_become_controller(self.broker_id)
+        try:
+            claim = self.registry.try_become_controller(self.broker_id)
+        except CoordinationError as e:  # e.g. garbage in /controller_epoch: no election until someone fixes it
+            if not bad_contents(e):
+                raise
+            self._report("Cannot run the controller election", e)
+            claim = None
         if claim is not None:
             log.info("[Controller id=%d] Elected as the controller with epoch %d", self.broker_id, claim.epoch)
             self._next_rebalance = self._clock() + min(FIRST_REBALANCE_DELAY_S, self.imbalance_interval_s)

@@ -76,6 +76,7 @@ class ZkSync:
         self._applied: set[tuple[str, int]] = set()
         self._refused: dict[tuple[str, int], tuple[int, int]] = {}  # (leader, epoch) already refused: log once
         self._problems: list[str] = []
+        self._controller_problems: set[str] = set()  # worker thread only
         self._last_error: str | None = None
         self._closing = False
         self._reconnected_at = -RELOG_AFTER_S
@@ -145,8 +146,16 @@ class ZkSync:
             self.broker_epoch = epoch
             log.info("[Broker id=%d] Registered in ZooKeeper at /brokers/ids/%d (broker epoch %d)",
                      self.state.node_id, self.state.node_id, epoch)
-        if not self.shutting_down and self.controller.elect():
-            self.controller.reconcile()
+        if not self.shutting_down:
+            try:
+                if self.controller.elect():
+                    self.controller.reconcile()
+            except CoordinationError as e:  # bad contents the controller did not expect: said once, and this
+                if type(e) is not CoordinationError:  # broker still follows the cluster (the snapshot below)
+                    raise
+                if str(e) not in self._controller_problems:
+                    self._controller_problems.add(str(e))
+                    log.error("[Broker id=%d] Controller pass failed on a bad znode: %s", self.state.node_id, e)
         return read_snapshot(self.registry, self._on_watch)
 
     def merge(self, snap: Snapshot) -> None:
