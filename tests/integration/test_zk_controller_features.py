@@ -269,3 +269,18 @@ def test_replica_moved_away_is_stopped_and_deleted(cluster: Cluster, registry: C
     wait_for("broker 3's replica to be deleted", lambda: not gone.exists())
     assert (brokers[0].log_dir / "data" / "mv-0").is_dir() and (brokers[1].log_dir / "data" / "mv-0").is_dir()
     assert "moved away from this broker: stopped and deleted" in (brokers[2].output or Path()).read_text()
+
+
+def test_standalone_broker_answers_elect_leaders_as_its_own_controller(tmp_path: Path) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+    b = BrokerProcess(tmp_path / "solo", node_id=0).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        admin.create_topics([NewTopic("solo", 2, 1)])["solo"].result(20)
+        answer = elect(b.port, {"solo": [0, 1, 2]})
+        assert answer.error_code == 0 and results(answer) == {("solo", 0): 84, ("solo", 1): 84, ("solo", 2): 3}
+        assert results(elect(b.port, None, election_type=1)) == {}
+        assert call(b.port, messages.ControlledShutdownRequest(broker_id=0), 1).error_code == 41  # no ZooKeeper
+    finally:
+        b.kill()

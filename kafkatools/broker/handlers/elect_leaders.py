@@ -10,7 +10,8 @@ partitions that needed no election are left out of the answer.  The election run
 thread (ZooKeeper calls never run on the event loop), bounded by timeout_ms (REQUEST_TIMED_OUT).
 Other brokers answer NOT_CONTROLLER (per partition, and top-level from v1): as Kafka's ZK brokers
 do, a client sends this to the controller named by Metadata.  An unknown election type is
-INVALID_REQUEST.
+INVALID_REQUEST.  A standalone broker is its own controller and each partition's only replica:
+every election there is ELECTION_NOT_NEEDED.
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ async def handle(ctx: RequestContext, req: messages.ElectLeadersRequest) -> mess
         (tp.topic, p) for tp in req.topic_partitions for p in tp.partitions]
     election_type = req.election_type if ctx.version >= 1 else 0
     zk = ctx.broker.zk
-    if zk is None or zk.controller.claim is None:
+    if zk is None:  # standalone: this broker is the controller and every partition's only replica leads already
+        topics = ctx.broker.cluster.topics
+        wanted = keys if keys is not None else [(t, p) for t, st in topics.items() for p in range(len(st.partitions))]
+        found: dict[tuple[str, int], Result] = {
+            (t, p): (errors.BY_NAME["ELECTION_NOT_NEEDED"], "Leader election not needed for topic partition.")
+            if t in topics and 0 <= p < len(topics[t].partitions)
+            else (errors.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.") for t, p in wanted}
+        return _response(found if keys is not None else {})
+    if zk.controller.claim is None:
         return _response({k: (errors.NOT_CONTROLLER, None) for k in keys or []}, errors.NOT_CONTROLLER)
     if election_type not in (0, 1):
         return _response({k: (errors.INVALID_REQUEST, f"Unknown election type {election_type}")
