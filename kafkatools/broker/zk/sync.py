@@ -206,6 +206,10 @@ class ZkSync:
                     if key not in self._stopped:  # led elsewhere now: stop, do not follow (see module doc)
                         self._stopped.add(key)
                         st.replicas.stop_replica(name, index)
+                    current = part.state  # Metadata from us must name the new leader, or clients keep coming back
+                    if wanted.leader_epoch >= current.leader_epoch:
+                        current.leader, current.leader_epoch = wanted.leader, wanted.leader_epoch
+                        current.replicas, current.isr = list(wanted.replicas), list(wanted.isr)
                     continue
                 if key in self._applied and _same(part.state, wanted):
                     continue
