@@ -8,7 +8,9 @@ and that the broker moved away from deletes its replica directory.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -107,10 +109,17 @@ def test_zookeeper_execute_writes_the_legacy_znode(brokers: list[BrokerProcess],
     wait_for("three registrations", lambda: sorted(registry.live_brokers()) == [1, 2, 3])
     registry.create_topic("legacy", {0: [1, 2]})
     wait_state(registry, "legacy-0 with ISR 1,2", lambda s: sorted(s.isr) == [1, 2], topic="legacy")
-    # a pending request makes a second --execute refuse, as Kafka <= 2.x did
-    registry.store.create(zp.REASSIGN_PARTITIONS, b'{"version":1,"partitions":[]}')
-    plan = move_file(tmp_path, "legacy", [3, 1])
-    refused = tool("--zookeeper", zk, "--execute", "--reassignment-json-file", str(plan))
+    # a pending request makes a second --execute refuse, as Kafka <= 2.x did; the controller is frozen
+    # meanwhile (its session outlives one tool run), else it may drop the request before the tool reads it
+    controller = brokers[wait_for("a controller", registry.controller_id) - 1].proc
+    assert controller is not None
+    os.kill(controller.pid, signal.SIGSTOP)
+    try:
+        registry.store.create(zp.REASSIGN_PARTITIONS, b'{"version":1,"partitions":[]}')
+        plan = move_file(tmp_path, "legacy", [3, 1])
+        refused = tool("--zookeeper", zk, "--execute", "--reassignment-json-file", str(plan))
+    finally:
+        os.kill(controller.pid, signal.SIGCONT)
     assert (refused.returncode, refused.stderr) == (1, "There is an existing assignment running.\n")
     wait_for("the controller to drop the empty request", lambda: registry.store.exists(zp.REASSIGN_PARTITIONS) is None)
 
