@@ -162,6 +162,11 @@ def _row(rows: list[str], i: int | None) -> str:
     return rows[i] if i is not None and i < len(rows) else (rows[-1] if rows else "(empty)")
 
 
+def _field(line: str, name: str) -> int:
+    words = line.split(" ")
+    return int(words[words.index(name) + 1])
+
+
 def _is_position(words: list[str], i: int) -> bool:
     return words[i] == "position:" or (i > 0 and words[i - 1] == "position:")
 
@@ -249,6 +254,10 @@ class Faults:
         print("fault history:", self.history, f"{len(batches)} batches")
         assert batches[0].startswith("baseOffset: 0 ")
         assert sum(int(ln.split(" count: ")[1].split(" ")[0]) for ln in batches) == len(log)
+        # one producer id and epoch throughout: the client never had to reset its idempotence state
+        # (what it does after OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID from a new leader)
+        producers = {(_field(ln, "producerId:"), _field(ln, "producerEpoch:")) for ln in batches}
+        assert len(producers) == 1 and -1 not in next(iter(producers)), producers
 
 
 def test_idempotent_acks_all_producer_survives_leader_and_controller_kills(
