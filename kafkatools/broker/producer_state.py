@@ -15,8 +15,12 @@ v2 batch headers after it (headers only, records are never decoded), then forget
 last batch lies below the log start.  A snapshot stores only each producer's last batch, so after a
 restart the window holds that batch plus whatever the replay found.  A bound table writes a
 snapshot when it sees the log roll a segment (named by the new segment's base offset, state as of
-that offset) and at clean shutdown (``take_snapshot``), keeping the two newest.  A follower's
-truncation drops the snapshots past the new log end (``truncated``), as Kafka's truncateAndReload does.
+that offset) and at clean shutdown (``take_snapshot``), keeping the two newest.
+
+Followers keep the table too (``replay_appended`` after each replicated append), so they write the
+same roll snapshots and a promotion's ``reload`` replays at most the active segment.  A follower's
+truncation drops the snapshots past the new log end and reloads (``truncated``), as Kafka's
+truncateAndReload does: otherwise a later promotion would restore producers of the dropped tail.
 """
 
 from __future__ import annotations
@@ -113,9 +117,10 @@ class ProducerStates:
         if self._log is not None:
             self._dirty = True
             base = self._log.active_segment.base_offset
-            if base > self._segment_base:
+            if base > self._segment_base and meta.first_offset >= base:
                 # The append that brought ``meta`` rolled the log (possibly after appends without
                 # producer ids): the state right now is the state as of the new segment's base.
+                # (A replayed follower blob records its batches below ``base`` first.)
                 self._segment_base = base
                 self._write_snapshot(base)
         entry = self.producers.get(producer_id)
@@ -215,7 +220,7 @@ class ProducerStates:
 
         Snapshots past the new log end -- all of them after a full restart -- describe batches that
         are gone, and would be restored by the next ``reload`` (a promotion) as if they still existed.
-        The in-memory table is left alone: a follower does not use it, and promotion reloads it."""
+        The table is then rebuilt from what is left."""
         plog = self._log
         if plog is None:
             return
@@ -226,7 +231,7 @@ class ProducerStates:
                 snap.delete_snapshots_above(plog.directory, plog.log_end_offset, plog.fs)
         except (OSError, StorageError) as e:
             log.warning("Could not delete producer snapshots in %s after a truncation: %s", plog.directory, e)
-        self._dirty = True
+        self.reload()
 
     def take_snapshot(self) -> str | None:
         """Write ``<log end>.snapshot`` (clean shutdown) unless the newest one already says the same.

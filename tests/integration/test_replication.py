@@ -9,8 +9,10 @@ import pytest
 from confluent_kafka import Producer
 
 from kafkatools import errors
+from kafkatools.broker.producer_state import ProducerStates, iter_log_headers
 from kafkatools.client.connection import BrokerConnection
 from kafkatools.codec import messages
+from kafkatools.storage.producer_snapshot import list_snapshots
 from tests.integration.replication_cluster import Cluster, epochs, eventually, log_bytes, produce
 
 pytestmark = pytest.mark.timeout(120)
@@ -293,6 +295,41 @@ def test_truncated_follower_promoted_later_forgets_producer_snapshots_of_its_div
             assert (resumed.error_code, resumed.base_offset) == (0, 5)
             more = await produce(cluster.nodes[0], "p", [b"b4"], acks=-1, producer=(8, 0, 4))
             assert (more.error_code, more.base_offset) == (0, 6)
+        finally:
+            await cluster.stop()
+    run(go)
+
+
+def test_followers_track_producers_and_write_roll_snapshots(tmp_path: Path) -> None:
+    """A follower keeps the producer table of what it replicates (and snapshots it when its log rolls),
+    so a promotion replays at most the active segment; the table equals a replay of the whole log."""
+    async def go() -> None:
+        cluster = await Cluster(tmp_path, 2).start()
+        try:
+            cluster.create_topic("f", [0, 1], {"segment.bytes": "400"})
+            cluster.assign("f", leader=0, epoch=1, replicas=[0, 1], isr=[0, 1])
+            seqs = {7: 0, 8: 0}
+            for i in range(24):
+                pid = 7 if i % 3 else 8
+                r = await produce(cluster.nodes[0], "f", [b"v%02d" % i] * (1 + i % 2), acks=-1,
+                                  producer=(pid, 0, seqs[pid]))
+                assert r.error_code == 0
+                seqs[pid] += 1 + i % 2
+            follower = cluster.nodes[1].partition("f")
+            leader = cluster.nodes[0].partition("f")
+            await eventually(lambda: follower.log_end_offset == leader.log_end_offset, "follower caught up")
+            assert len(follower.log.segments) > 2
+            assert list_snapshots(follower.log.directory), "the follower wrote no snapshot when its log rolled"
+            expected = ProducerStates()
+            for h in iter_log_headers(follower.log, 0):
+                expected.replay(h)
+            assert follower.producers.snapshot_entries() == expected.snapshot_entries()
+            # promoted: producer 7 and 8 continue where they were
+            cluster.assign("f", leader=1, epoch=2, replicas=[0, 1], isr=[0, 1])
+            assert follower.producers.snapshot_entries() == expected.snapshot_entries()
+            for pid in (7, 8):
+                r = await produce(cluster.nodes[1], "f", [b"next"], acks=-1, producer=(pid, 0, seqs[pid]))
+                assert r.error_code == 0, (pid, r.error_code)
         finally:
             await cluster.stop()
     run(go)

@@ -251,6 +251,7 @@ class ReplicaFetcher:
                 raise
             _restart_at(part, first.base_offset)
             plog.append_as_follower(records)
+        part.producers.replay_appended(records)  # the follower's producer table (and its roll snapshots)
 
     async def _out_of_range(self, conn: BrokerConnection, topic: str, st: FetchState) -> None:
         """Kafka's handleOutOfRangeError: the leader's log end and log start decide where to restart."""

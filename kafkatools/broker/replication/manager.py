@@ -116,8 +116,8 @@ class ReplicaManager:
         st = part.state
         was_follower = not part.is_leader
         part.is_leader = True
-        if was_follower:  # the follower path does not track producers: rebuild them from the log
-            part.producers.reload()
+        if was_follower:  # followers track producers too; re-reading them from the newest snapshot (a follower
+            part.producers.reload()  # writes them at rolls) guards against any truncation made behind our back
         if new_epoch:
             part.log.leader_epoch_cache.assign(st.leader_epoch, part.log_end_offset)
         if len(st.replicas) <= 1 and st.isr == [self.node_id]:
