@@ -1,19 +1,21 @@
 """Fault test: an idempotent acks=all producer rides through kill -9 of leaders and of the controller.
 
-Three ``kafka-server-start`` processes on a real ZooKeeper; topic ``faults`` with one partition,
-replication factor 3 and ``min.insync.replicas=2``.  A confluent-kafka (librdkafka) producer with
-``enable.idempotence`` sends 100,000 keyed records whose values carry their sequence number, while
-the test kills (SIGKILL) the partition leader three times and the controller once, restarting each
-victim after the controller has reacted.  The producer is released in steps so that records are
-in flight at every kill.  Afterwards:
+Three ``kafka-server-start`` processes on a real ZooKeeper (session timeout 6 s); topic ``faults``
+with one partition, replication factor 3 and ``min.insync.replicas=2``.  A confluent-kafka
+(librdkafka) producer with ``enable.idempotence`` and generous timeouts sends keyed records whose
+values carry their sequence number, as a steady paced stream, so that records are in flight at
+every kill (SIGKILL).  The first test kills the partition leader three times and the controller once
+(100,000 records), restarting each victim once the controller has dropped it from the ISR and
+waiting for it to rejoin; the second kills the next leader while the last victim is still catching
+up (the ISR can fall below ``min.insync.replicas``) and the controller together with the leader.
+Afterwards:
 
 * every acknowledged record is in the log exactly once, at the offset its acknowledgement gave,
   and the log holds the sequence numbers in increasing order (records the producer never saw
-  acknowledged may be present or not, but nothing is duplicated or reordered);
+  acknowledged may be present or not, but nothing is duplicated or reordered); no delivery failed;
 * all three replicas hold the same batches: ``kafka-dump-log`` of every replica's segments,
   compared batch by batch once the ISR is back to three (only the file paths and per-segment
-  positions may differ).
-"""
+  positions may differ), all with one producer id and epoch (the client never had to reset)."""
 
 from __future__ import annotations
 
