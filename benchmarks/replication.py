@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 BIN = Path(sys.executable).parent
@@ -121,6 +121,16 @@ def partition_meta(admin: AdminClient, topic: str) -> Any:
     return t.partitions.get(0) if t is not None and t.error is None else None
 
 
+def create(admin: AdminClient, topic: NewTopic) -> bool:
+    try:
+        admin.create_topics([topic])[topic.topic].result(30)
+    except KafkaException as e:
+        if e.args[0].code() == KafkaError.INVALID_REPLICATION_FACTOR:
+            return False
+        raise
+    return True
+
+
 def produce_throughput(bootstrap: str, topic: str, acks: str, count: int) -> tuple[float, float]:
     p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 5, "enable.idempotence": False,
                   "queue.buffering.max.kbytes": 262144, "message.timeout.ms": 120_000})
@@ -188,8 +198,8 @@ def main() -> None:
         wait("three brokers in the metadata", lambda: len(admin.list_topics(timeout=10).brokers) == 3)
         topics = [NewTopic("rf3", 1, 3, config={"min.insync.replicas": "2"}), NewTopic("rf1", 1, 1),
                   NewTopic("failover", 1, 3, config={"min.insync.replicas": "2"})]
-        for f in admin.create_topics(topics).values():
-            f.result(30)
+        for t in topics:  # the controller may count the last broker a moment after Metadata shows it
+            wait(f"topic {t.topic} created", lambda t=t: create(admin, t))
         for t, rf in (("rf3", 3), ("rf1", 1), ("failover", 3)):
             wait(f"{t} led with a full ISR", lambda t=t, rf=rf: (m := partition_meta(admin, t)) is not None
                  and m.leader > 0 and len(m.isrs) == rf)
