@@ -5,7 +5,9 @@ broker's id as replica id, see truncation.py), then sends one Fetch for all the 
 ``replica_id`` = this broker, from each partition's log end, with its last fetched epoch (v12+;
 a ``diverging_epoch`` answer truncates like an OffsetForLeaderEpoch answer would).  Data is
 appended as is (offsets and epochs from the leader; storage records the epochs in the
-leader-epoch cache); the follower HW becomes min(leader HW, own log end).
+leader-epoch cache) and its batch headers replayed into the partition's producer table; the
+follower HW becomes min(leader HW, own log end).  Every truncation also drops the producer
+snapshots past the new log end (ProducerStates.truncated).
 
 Errors: OFFSET_OUT_OF_RANGE restarts the log at the leader's log start when the follower is behind
 it (at the base of the batch holding it, when DeleteRecords left it mid-batch), else truncates to the
