@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from kafkatools import errors
 from kafkatools.broker.context import RequestContext
-from kafkatools.broker.handlers.create_topics import MAX_PARTITIONS_PER_REQUEST, TOO_MANY_PARTITIONS
+from kafkatools.broker.handlers.create_topics import (
+    MAX_PARTITIONS_PER_REQUEST,
+    TOO_MANY_PARTITIONS,
+    refresh_brokers_if_short,
+)
 from kafkatools.codec import messages
 
 API_KEY = 37
@@ -69,6 +73,10 @@ async def handle(ctx: RequestContext, req: messages.CreatePartitionsRequest) -> 
             results.append(R.CreatePartitionsTopicResult(name=t.name, error_code=errors.POLICY_VIOLATION.code,
                                                          error_message=TOO_MANY_PARTITIONS))
             continue
+        topic = topics.get(t.name)
+        if topic is not None and topic.partitions:
+            named = {x for a in t.assignments or [] for x in a.broker_ids}
+            await refresh_brokers_if_short(ctx, len(topic.partitions[0].replicas), named)
         error, message, assignment = _check(ctx, t, dupes)
         if error is errors.NONE and assignment is not None and not req.validate_only:
             ctx.broker.add_partitions(t.name, assignment)

@@ -16,11 +16,16 @@ Notes: Kafka's messages are reproduced so that ``kafka-topics`` prints what user
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from kafkatools import errors
 from kafkatools.broker import topic_configs
 from kafkatools.broker.cluster import topic_name_problem
 from kafkatools.broker.context import RequestContext
 from kafkatools.codec import messages
+
+log = logging.getLogger("kafkatools.broker.handlers.create_topics")
 
 API_KEY = 19
 MIN_VERSION = 0
@@ -78,6 +83,23 @@ def _plan(
     return b.assign_replicas(partitions, rf), configs
 
 
+async def refresh_brokers_if_short(ctx: RequestContext, replication_factor: int,
+                                   named: set[int] | None = None) -> None:
+    """ZooKeeper mode: re-read ``/brokers/ids`` before refusing a placement the cache can't meet.
+
+    The cache learns of a new broker through a watch; a client that just saw it in another broker's
+    Metadata would otherwise get INVALID_REPLICATION_FACTOR here.  The read runs off the event loop.
+    """
+    b = ctx.broker
+    live = {n.node_id for n in b.live_brokers()}
+    if b.zk is None or (replication_factor <= len(live) and (named or set()) <= live):
+        return
+    try:
+        b.zk.cluster.brokers = await asyncio.to_thread(b.zk.cluster.read_brokers)
+    except Exception as e:  # ZooKeeper unreachable: the cached view stands and the check reports it
+        log.warning("Could not re-read the broker list from ZooKeeper: %s", e)
+
+
 def _describe(ctx: RequestContext, name: str) -> list[messages.CreateTopicsResponse.CreatableTopicConfigs]:
     from kafkatools.broker.handlers.describe_configs import topic_config_values
 
@@ -105,6 +127,11 @@ async def handle(ctx: RequestContext, req: messages.CreateTopicsRequest) -> mess
             if names.count(t.name) > 1:
                 raise errors.KafkaError(errors.INVALID_REQUEST, "Create topics request from client "
                                         f"contains duplicate topic {t.name}.")
+            if t.assignments:
+                await refresh_brokers_if_short(ctx, 0, {x for a in t.assignments for x in a.broker_ids})
+            else:
+                rf = t.replication_factor if t.replication_factor != -1 else b.config.default_replication_factor
+                await refresh_brokers_if_short(ctx, rf)
             assignment, configs = _plan(ctx, t)
             if not req.validate_only:
                 created = b.create_topic(t.name, assignment, configs)

@@ -158,6 +158,14 @@ class ZkCluster:
                 out.append((b, ep.host, ep.port, reg.rack))
         return out
 
+    def read_brokers(self) -> dict[int, zl.BrokerRegistration]:
+        """``/brokers/ids`` read now (blocking: call it from a worker thread).
+
+        The cached ``brokers`` follow the id list through a watch and the next snapshot, which can trail a
+        registration that Metadata from another broker already shows; placement reads the truth instead.
+        """
+        return {broker_id: reg for broker_id, (reg, _epoch) in self.registry.live_brokers().items()}
+
     # -- cache ------------------------------------------------------------------------------------
     def adopt(self, snap: Snapshot) -> tuple[list[TopicState], list[TopicState]]:
         """Take the snapshot's topic list, brokers and controller: (new topics, removed topics).
