@@ -122,6 +122,8 @@ _ROWS: tuple[ConfigKey, ...] = (
     ConfigKey("log.cleaner.min.compaction.lag.ms", LONG, "0", at_least=0),
     ConfigKey("log.cleaner.max.compaction.lag.ms", LONG, _L, at_least=1),
     ConfigKey("log.cleaner.min.cleanable.ratio", DOUBLE, "0.5"),
+    ConfigKey("log.cleaner.backoff.ms", LONG, "15000", at_least=0),
+    ConfigKey("log.cleaner.threads", INT, "1", at_least=0),
     ConfigKey("log.preallocate", BOOLEAN, "false"),
     ConfigKey("log.message.format.version", STRING, "3.0-IV1"),
     ConfigKey("log.message.timestamp.type", STRING, "CreateTime", one_of=("CreateTime", "LogAppendTime")),

@@ -142,6 +142,12 @@ class BrokerConfig:
     compression_type: str
     log_cleanup_policy: tuple[str, ...]
     log_cleaner_enable: bool
+    log_cleaner_backoff_ms: int
+    log_cleaner_threads: int
+    log_cleaner_delete_retention_ms: int
+    log_cleaner_min_compaction_lag_ms: int
+    log_cleaner_max_compaction_lag_ms: int
+    log_cleaner_min_cleanable_ratio: float
     log_preallocate: bool
     log_message_timestamp_type: str
     log_segment_bytes: int
@@ -336,5 +342,9 @@ def load_config(props: Mapping[str, str]) -> BrokerConfig:
         compression_type=kwargs["compression_type"],
         cleanup_policy=",".join(kwargs["log_cleanup_policy"]),
         file_delete_delay_ms=kwargs["log_segment_delete_delay_ms"],
+        delete_retention_ms=kwargs["log_cleaner_delete_retention_ms"],
+        min_cleanable_dirty_ratio=float(kwargs["log_cleaner_min_cleanable_ratio"]),
+        min_compaction_lag_ms=kwargs["log_cleaner_min_compaction_lag_ms"],
+        max_compaction_lag_ms=kwargs["log_cleaner_max_compaction_lag_ms"],
     )
     return BrokerConfig(**kwargs)

@@ -29,8 +29,17 @@ class LogConfig:
     max_message_bytes: int = 1048588  # max.message.bytes / message.max.bytes
     min_insync_replicas: int = 1
     compression_type: str = "producer"
-    cleanup_policy: str = "delete"
+    cleanup_policy: str = "delete"  # "delete", "compact" or "compact,delete"
     file_delete_delay_ms: int = 60000
+    delete_retention_ms: int = 86400000  # delete.retention.ms: how long the cleaner keeps tombstones
+    min_cleanable_dirty_ratio: float = 0.5  # min.cleanable.dirty.ratio
+    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms
+    max_compaction_lag_ms: int = LONG_MAX  # max.compaction.lag.ms
+
+    @property
+    def compact(self) -> bool:
+        """``cleanup.policy`` includes ``compact`` (the log cleaner works on this log)."""
+        return "compact" in self.cleanup_policy
 
     def with_overrides(self, props: Mapping[str, str]) -> LogConfig:
         """A copy with topic-level overrides (``segment.bytes`` style keys) applied."""
@@ -40,7 +49,10 @@ class LogConfig:
             if name is None:
                 continue
             current = getattr(self, name)
-            changes[name] = value if isinstance(current, str) else int(value)
+            if isinstance(current, str):
+                changes[name] = value
+            else:
+                changes[name] = float(value) if isinstance(current, float) else int(value)
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -60,6 +72,10 @@ TOPIC_KEYS: Final[dict[str, str]] = {
     "compression.type": "compression_type",
     "cleanup.policy": "cleanup_policy",
     "file.delete.delay.ms": "file_delete_delay_ms",
+    "delete.retention.ms": "delete_retention_ms",
+    "min.cleanable.dirty.ratio": "min_cleanable_dirty_ratio",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
+    "max.compaction.lag.ms": "max_compaction_lag_ms",
 }
 
 _BROKER_KEYS: Final[dict[str, str]] = {
@@ -78,6 +94,10 @@ _BROKER_KEYS: Final[dict[str, str]] = {
     "compression.type": "compression.type",
     "log.cleanup.policy": "cleanup.policy",
     "log.segment.delete.delay.ms": "file.delete.delay.ms",
+    "log.cleaner.delete.retention.ms": "delete.retention.ms",
+    "log.cleaner.min.cleanable.ratio": "min.cleanable.dirty.ratio",
+    "log.cleaner.min.compaction.lag.ms": "min.compaction.lag.ms",
+    "log.cleaner.max.compaction.lag.ms": "max.compaction.lag.ms",
 }
 
 

@@ -7,7 +7,7 @@ Per log dir::
     recovery-point-offset-checkpoint   ┐
     replication-offset-checkpoint      │ text checkpoints covering every partition in the dir
     log-start-offset-checkpoint        │ (see checkpoints.py); created 0-byte when missing
-    cleaner-offset-checkpoint          ┘ (kept as found: kafkatools does not compact)
+    cleaner-offset-checkpoint          ┘ first dirty offset of compacted logs (written by the cleaner)
     .kafka_cleanshutdown               read and deleted at start; written by a clean close()
     <topic>-<partition>/               one PartitionLog each
 
@@ -212,6 +212,21 @@ class LogManager:
         if deleted:
             self.checkpoint_log_start_offsets()
         return deleted
+
+    def cleaner_checkpoint(self, tp: TopicPartition) -> int | None:
+        """The log cleaner's first dirty offset for ``tp`` (None: never cleaned)."""
+        d = self._dir_of.get(tp)
+        if d is None:
+            return None
+        return checkpoints.read_offsets(os.path.join(d, CLEANER_CHECKPOINT), self.fs).get(tp)
+
+    def update_cleaner_checkpoint(self, tp: TopicPartition, offset: int) -> None:
+        """Record ``offset`` as ``tp``'s first dirty offset; entries of partitions no longer here are dropped."""
+        d = self._dir_of[tp]
+        path = os.path.join(d, CLEANER_CHECKPOINT)
+        entries = {k: v for k, v in checkpoints.read_offsets(path, self.fs).items() if self._dir_of.get(k) == d}
+        entries[tp] = offset
+        checkpoints.write_offsets(path, sorted(entries.items()), self.fs)
 
     # -- shutdown --------------------------------------------------------------------------------
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """Loading a partition dir at start-up, with recovery after an unclean shutdown (Kafka's ``LogLoader``, d.13).
 
-1. leftovers: ``.cleaned``/``.deleted``/``.tmp`` files are removed, a ``.swap`` log is renamed into
-   place (its indexes rebuilt), index files without a ``.log`` are deleted;
+1. leftovers: ``.cleaned``/``.deleted``/``.tmp`` files are removed, a ``.swap`` log replaces the
+   segments whose base offsets it covers and is renamed into place (its indexes rebuilt), index
+   files without a ``.log`` are deleted;
 2. every ``.log`` is opened in offset order; one whose ``.index`` is missing or fails its sanity
-   check is recovered right away (a missing ``.timeindex`` is created empty);
+   check is recovered right away, clean start or not (a missing ``.timeindex`` is created empty);
 3. unclean start: every segment from the one holding the recovery point is recovered in order;
    the first one that had to be truncated ends it, and all later segments are deleted;
 4. a log end below the log start offset empties the log; an empty dir gets one segment at the
@@ -16,7 +17,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from kafkatools.storage.config import LogConfig
+from kafkatools.storage.config import LONG_MAX, LogConfig
+from kafkatools.storage.entries import MIN_HEADER, entry_info
 from kafkatools.storage.fs import FileSystem
 from kafkatools.storage.names import (
     CLEANED_SUFFIX,
@@ -40,19 +42,46 @@ class LoadResult:
     deleted_segments: int  # segments dropped because they followed a corruption point
 
 
+def _swap_next_offset(path: str, fs: FileSystem) -> int:
+    """The offset after the last whole entry of a ``.swap`` log (its base offset when it holds none)."""
+    data = fs.read_bytes(path)
+    next_offset = offset_from_file_name(os.path.basename(path))
+    pos = 0
+    while (info := entry_info(data, pos, pos)) is not None and info.size >= MIN_HEADER and pos + info.size <= len(data):
+        next_offset = info.next_offset
+        pos += info.size
+    return next_offset
+
+
 def _clean_leftovers(directory: str, fs: FileSystem) -> None:
+    """Undo or finish an interrupted cleaner swap (Kafka's ``LogLoader.removeTempFilesAndCollectSwapFiles``).
+
+    ``.cleaned`` files were never swapped in: removed, and so is any ``.swap`` at or above the
+    lowest of them (its group's swap did not complete).  A ``.log.swap`` replaces every ``.log``
+    whose base offset lies in ``[swap base, swap next offset)``: the old segments it was cleaned from.
+    """
     names = fs.listdir(directory)
+    cleaned = [offset_from_file_name(n) for n in names if n.endswith(CLEANED_SUFFIX)]
+    min_cleaned = min(cleaned, default=LONG_MAX)
     for name in names:
         path = os.path.join(directory, name)
-        if name.endswith((CLEANED_SUFFIX, DELETED_SUFFIX, ".tmp")):
+        stale_swap = name.endswith(SWAP_SUFFIX) and offset_from_file_name(name) >= min_cleaned
+        if stale_swap or name.endswith((CLEANED_SUFFIX, DELETED_SUFFIX, ".tmp")):
             fs.remove(path)
-        elif name.endswith(LOG_SUFFIX + SWAP_SUFFIX):
-            base = name[: -len(LOG_SUFFIX + SWAP_SUFFIX)]
-            for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
-                fs.remove(os.path.join(directory, base + suffix))
-            fs.rename(path, os.path.join(directory, base + LOG_SUFFIX))
-        elif name.endswith(SWAP_SUFFIX):
-            fs.remove(path)
+    swaps = sorted(n for n in fs.listdir(directory) if n.endswith(LOG_SUFFIX + SWAP_SUFFIX))
+    for name in swaps:
+        path = os.path.join(directory, name)
+        base = offset_from_file_name(name)
+        end = _swap_next_offset(path, fs)
+        for other in fs.listdir(directory):
+            stem = other[: -len(LOG_SUFFIX)]
+            if other.endswith(LOG_SUFFIX) and stem.isdigit() and base <= int(stem) < max(end, base + 1):
+                for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
+                    fs.remove(os.path.join(directory, stem + suffix))
+        fs.rename(path, os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
+    for name in fs.listdir(directory):
+        if name.endswith(SWAP_SUFFIX):  # index files of a swapped-in log: rebuilt from the log instead
+            fs.remove(os.path.join(directory, name))
     logs = {n[: -len(LOG_SUFFIX)] for n in fs.listdir(directory) if n.endswith(LOG_SUFFIX)}
     for name in fs.listdir(directory):
         for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
@@ -80,7 +109,7 @@ def load_segments(directory: str, config: LogConfig, fs: FileSystem, *, recovery
                          max_index_bytes=config.segment_index_bytes, fs=fs)
         seg.created_ms = fs.mtime_ms(seg.log_path)
         segments.append(seg)
-        if seg.needs_recovery and clean_shutdown:
+        if seg.needs_recovery:  # missing or bad index (e.g. a swapped-in cleaned segment): rebuild now
             truncated += seg.recover()
     deleted = 0
     if not clean_shutdown and segments:
