@@ -95,6 +95,7 @@ def _stat(s: ZnodeStat) -> Stat:
 
 _EVENT_TYPES = {t.value: t for t in EventType}
 _MAX_WRAPPERS = 1024
+_PIPELINE = 1024  # reads in flight at once in get_many
 _STATES = {KazooState.CONNECTED: SessionState.CONNECTED, KazooState.SUSPENDED: SessionState.SUSPENDED,
            KazooState.LOST: SessionState.LOST}
 
@@ -187,6 +188,24 @@ class KazooStore:
         with _mapped(path):
             data, stat = self._client.get(path, watch=self._watcher(watch))
             return bytes(data or b""), _stat(stat)
+
+    def get_many(self, paths: Sequence[str], watch: Watcher | None = None) -> list[tuple[bytes, Stat] | None]:
+        for path in paths:
+            validate_path(path)
+        wrapped = self._watcher(watch)
+        out: list[tuple[bytes, Stat] | None] = []
+        for start in range(0, len(paths), _PIPELINE):  # bounded: the replies sit in memory until read
+            chunk = paths[start:start + _PIPELINE]
+            pending = [self._client.get_async(path, watch=wrapped) for path in chunk]
+            for path, result in zip(chunk, pending, strict=True):
+                try:
+                    with _mapped(path):
+                        data, stat = result.get()
+                except NoNodeError:
+                    out.append(None)
+                    continue
+                out.append((bytes(data or b""), _stat(stat)))
+        return out
 
     def exists(self, path: str, watch: Watcher | None = None) -> Stat | None:
         validate_path(path)

@@ -270,6 +270,15 @@ class MemoryStore:
                 self._server._data_watches.setdefault(full, []).append((self._session_id, self._wrap(watch)))
             return node.data, node.stat()
 
+    def get_many(self, paths: Sequence[str], watch: Watcher | None = None) -> list[tuple[bytes, Stat] | None]:
+        out: list[tuple[bytes, Stat] | None] = []
+        for path in paths:
+            try:
+                out.append(self.get(path, watch))
+            except NoNodeError:
+                out.append(None)
+        return out
+
     def exists(self, path: str, watch: Watcher | None = None) -> Stat | None:
         full = self._abs(path)
         with self._server._lock:

@@ -114,6 +114,14 @@ class ZkStore(Protocol):
 
     def get(self, path: str, watch: Watcher | None = None) -> tuple[bytes, Stat]: ...
 
+    def get_many(self, paths: Sequence[str], watch: Watcher | None = None) -> list[tuple[bytes, Stat] | None]:
+        """``get`` of every path, in order; None where the node does not exist.
+
+        A ZooKeeper server pipelines the reads: a controller pass over 1,000 partitions costs about one
+        round trip instead of 1,000.  ``watch`` is armed on every node that exists.
+        """
+        ...
+
     def exists(self, path: str, watch: Watcher | None = None) -> Stat | None: ...
 
     def set(self, path: str, data: bytes, version: int = -1) -> Stat: ...

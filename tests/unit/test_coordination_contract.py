@@ -169,6 +169,22 @@ class StoreContract:
         assert second.wait(1) == [WatchEvent(EventType.DELETED, path)]
         assert first.items == [WatchEvent(EventType.CHANGED, path)]
 
+    def test_get_many_in_order_with_missing_nodes_and_watches(self, store: ZkStore, base: str) -> None:
+        paths = [store.create(f"{base}/m{i}", str(i).encode()) for i in range(5)]
+        store.set(paths[3], b"three")
+        seen = Recorder()
+        got = store.get_many([paths[4], f"{base}/absent", *paths[:4]], watch=seen)
+        assert got[1] is None
+        found = [g for g in got if g is not None]
+        assert [data for data, _ in found] == [b"4", b"0", b"1", b"2", b"three"]
+        assert [stat.version for _, stat in found] == [0, 0, 0, 0, 1]
+        assert store.get_many([]) == []
+        store.set(paths[0], b"changed")
+        store.set(paths[4], b"changed")
+        events = seen.wait(2)
+        assert sorted(events, key=str) == sorted([WatchEvent(EventType.CHANGED, paths[0]),
+                                                  WatchEvent(EventType.CHANGED, paths[4])], key=str)
+
     def test_exists_watch_sees_creation(self, store: ZkStore, base: str) -> None:
         seen = Recorder()
         assert store.exists(f"{base}/controller", watch=seen) is None

@@ -37,6 +37,7 @@ from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry, ControllerClaim
 from kafkatools.coordination.errors import BadVersionError, CoordinationError, NodeExistsError, NoNodeError
+from kafkatools.coordination.prefetch import PrefetchedReads
 from kafkatools.coordination.store import CheckOp, CreateOp, SetOp, Watcher
 
 __all__ = ["Decision", "ZkController", "decide"]
@@ -163,17 +164,27 @@ class ZkController:
 
     def partitions(self, topics: list[str] | None = None
                     ) -> Iterator[tuple[Key, list[int], tuple[zl.PartitionState, int] | None]]:
-        """Every readable partition: (key, replicas, (state, zkVersion) or None); bad znodes reported, skipped."""
-        for topic in self.registry.topics() if topics is None else topics:
+        """Every readable partition: (key, replicas, (state, zkVersion) or None); bad znodes reported, skipped.
+
+        Topic znodes, then partition states, are each read in one pipelined batch.
+        """
+        names = self.registry.topics() if topics is None else topics
+        reads = PrefetchedReads(self.registry.store)
+        ahead = ClusterRegistry(reads)
+        reads.prefetch([zp.topic_path(t) for t in names])
+        assignments: list[tuple[str, zl.TopicAssignment]] = []
+        for topic in names:
             try:
-                assignment = self.registry.topic_assignment(topic)
+                assignment = ahead.topic_assignment(topic)
             except CoordinationError as e:
                 if not bad_contents(e):
                     raise
                 self._report(f"Skipping topic {topic}", e)
                 continue
-            if assignment is None:
-                continue
+            if assignment is not None:
+                assignments.append((topic, assignment))
+        reads.prefetch([zp.partition_state_path(t, p) for t, a in assignments for p in sorted(a.partitions)])
+        for topic, assignment in assignments:
             moving = set(assignment.adding_replicas) | set(assignment.removing_replicas)
             for partition, replicas in sorted(assignment.partitions.items()):
                 if partition in moving:
@@ -181,7 +192,7 @@ class ZkController:
                 else:
                     self.reassigning.discard((topic, partition))
                 try:
-                    found = self.registry.partition_state(topic, partition)
+                    found = ahead.partition_state(topic, partition)
                 except CoordinationError as e:
                     if not bad_contents(e):
                         raise

@@ -42,6 +42,7 @@ from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry, ControllerClaim
 from kafkatools.coordination.errors import BadVersionError, CoordinationError, NodeExistsError, NoNodeError
+from kafkatools.coordination.prefetch import PrefetchedReads
 from kafkatools.coordination.store import CheckOp, DeleteOp, Op, SetOp
 
 log = logging.getLogger("kafkatools.broker.controller")
@@ -175,9 +176,13 @@ def _commit(registry: ClusterRegistry, ops: list[Op], what: str) -> bool:
 def advance(registry: ClusterRegistry, claim: ControllerClaim, live: set[int]) -> int:
     """Move every pending reassignment one step forward; znodes written."""
     written = 0
-    for topic in registry.topics():
+    topics = registry.topics()
+    reads = PrefetchedReads(registry.store)  # every topic znode in one pipelined read
+    reads.prefetch([zp.topic_path(t) for t in topics])
+    ahead = ClusterRegistry(reads)
+    for topic in topics:
         try:
-            written += _complete_topic(registry, claim, topic, live)
+            written += _complete_topic(ahead, claim, topic, live)
         except CoordinationError as e:
             if type(e) is not CoordinationError:
                 raise

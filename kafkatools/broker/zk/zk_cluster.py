@@ -19,6 +19,7 @@ from kafkatools.coordination import zk_layout as zl
 from kafkatools.coordination import zk_paths as zp
 from kafkatools.coordination.cluster_registry import ClusterRegistry
 from kafkatools.coordination.errors import CoordinationError, NoNodeError
+from kafkatools.coordination.prefetch import PrefetchedReads
 from kafkatools.coordination.store import Watcher
 from kafkatools.errors import UNKNOWN_TOPIC_OR_PARTITION, KafkaError
 
@@ -41,14 +42,20 @@ class Snapshot:
 
 
 def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Snapshot:
-    """Everything a broker caches, read from ZooKeeper (blocking); ``watch`` is armed on each node read."""
+    """Everything a broker caches, read from ZooKeeper (blocking); ``watch`` is armed on each node read.
+
+    Broker registrations, topic znodes, topic configs and partition states are each read as one
+    pipelined batch (``PrefetchedReads``), then decoded one by one as before.
+    """
     snap = Snapshot()
-    for name in registry.store.children(zp.BROKER_IDS, watch):  # one bad registration must not hide the others
-        if not name.isdigit():
-            continue
-        path = zp.broker_path(int(name))
+    reads = PrefetchedReads(registry.store)
+    cached = ClusterRegistry(reads)
+    ids = [int(n) for n in registry.store.children(zp.BROKER_IDS, watch) if n.isdigit()]
+    reads.prefetch([zp.broker_path(i) for i in ids])
+    for broker_id in ids:  # one bad registration must not hide the others
+        path = zp.broker_path(broker_id)
         try:
-            snap.brokers[int(name)] = zl.decode_broker(path, int(name), registry.store.get(path)[0])
+            snap.brokers[broker_id] = zl.decode_broker(path, broker_id, reads.get(path)[0])
         except NoNodeError:
             continue
         except CoordinationError as e:
@@ -66,20 +73,34 @@ def read_snapshot(registry: ClusterRegistry, watch: Watcher | None = None) -> Sn
         deleting = set(registry.store.children(zp.DELETE_TOPICS, watch))
     except NoNodeError:
         deleting = set()
-    for topic in registry.topics(watch):
-        if topic in deleting:  # already gone as far as clients are concerned; the controller finishes it
-            continue
+    # already gone as far as clients are concerned; the controller finishes it
+    topics = [t for t in registry.topics(watch) if t not in deleting]
+    reads.prefetch([zp.topic_path(t) for t in topics], watch)
+    reads.prefetch([zp.topic_config_path(t) for t in topics])
+    assignments: dict[str, zl.TopicAssignment] = {}
+    for topic in topics:
         try:
-            assignment = registry.topic_assignment(topic, watch)
-            if assignment is None:
-                continue
-            snap.topics[topic] = _read_topic(registry, topic, assignment, watch, snap.problems)
+            assignment = cached.topic_assignment(topic, watch)
         except (CoordinationError, ValueError) as e:
-            if isinstance(e, CoordinationError) and type(e) is not CoordinationError:
-                raise  # ZooKeeper itself failed: the whole read is retried
-            snap.problems.append(f"topic {topic}: {e}")
-            snap.unreadable.add(topic)
+            _unreadable(snap, topic, e)
+            continue
+        if assignment is not None:
+            assignments[topic] = assignment
+    reads.prefetch([zp.partition_state_path(t, p) for t, a in assignments.items()
+                    for p in range(max(a.partitions, default=-1) + 1)], watch)
+    for topic, assignment in assignments.items():
+        try:
+            snap.topics[topic] = _read_topic(cached, topic, assignment, watch, snap.problems)
+        except (CoordinationError, ValueError) as e:
+            _unreadable(snap, topic, e)
     return snap
+
+
+def _unreadable(snap: Snapshot, topic: str, e: Exception) -> None:
+    if isinstance(e, CoordinationError) and type(e) is not CoordinationError:
+        raise e  # ZooKeeper itself failed: the whole read is retried
+    snap.problems.append(f"topic {topic}: {e}")
+    snap.unreadable.add(topic)
 
 
 def _read_topic(registry: ClusterRegistry, topic: str, assignment: zl.TopicAssignment,
