@@ -7,6 +7,12 @@ are decoded only when the broker must change them: legacy message sets from Prod
 up-converted, a topic whose ``compression.type`` is not ``producer`` gets its batches recompressed,
 and Fetch v0-3 answers are down-converted.
 
+Transactions: a transactional batch is accepted only when the produce path's ``txn_check`` (the
+transaction coordinator) says the partition belongs to the producer's open transaction
+(INVALID_TXN_STATE otherwise); ``append_marker`` writes the coordinator's COMMIT/ABORT marker.  The
+last stable offset is min(HW, first offset of the earliest open transaction), and read_committed
+reads stop there and carry the aborted transactions overlapping the read (from the txn index).
+
 Waiting fetches park on an asyncio future per partition that the next append resolves, so a
 long-poll costs nothing while idle.
 """
@@ -22,7 +28,11 @@ from typing import Any
 from kafkatools import errors
 from kafkatools.broker.cluster import PartitionState
 from kafkatools.broker.producer_state import BatchMeta, ProducerStates
+from kafkatools.storage.txn_index import AbortedTxn
 from kafkatools.wire import batch as wb
+from kafkatools.wire.records import build_control_batch
+
+TxnCheck = Callable[[wb.BatchHeader], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,7 @@ class FetchRead:
     high_watermark: int
     last_stable_offset: int
     log_start_offset: int
+    aborted: list[AbortedTxn] | None = None  # read_committed only
 
 
 class Partition:
@@ -71,7 +82,9 @@ class Partition:
 
     @property
     def last_stable_offset(self) -> int:
-        return self.high_watermark  # no open transactions without a transaction coordinator
+        hw = self.high_watermark
+        unstable = self.producers.first_unstable_offset
+        return hw if unstable is None or unstable >= hw else unstable
 
     @property
     def log_start_offset(self) -> int:
@@ -115,7 +128,8 @@ class Partition:
         return self.log_start_offset
 
     # -- produce -----------------------------------------------------------------------------
-    def append_from_client(self, records: Any, *, acks: int, legacy: bool) -> AppendResult:
+    def append_from_client(self, records: Any, *, acks: int, legacy: bool,
+                           txn_check: TxnCheck | None = None) -> AppendResult:
         if records is None or len(records) == 0:
             raise errors.KafkaError(errors.CORRUPT_MESSAGE, "Produce request without records")
         if acks == -1 and len(self.state.isr) < int(self.config.min_insync_replicas):
@@ -136,7 +150,7 @@ class Partition:
             raise errors.KafkaError(errors.RECORD_LIST_TOO_LARGE,
                                     f"Message batch size is {len(records)} bytes which exceeds the maximum "
                                     f"configured segment size of {self.config.segment_bytes}.")
-        duplicate = self._check_producers(headers)
+        duplicate = self._check_producers(headers, txn_check)
         if duplicate is not None:  # answered like the original: acks=all still waits for its offsets to commit
             return AppendResult(duplicate.first_offset, -1, self.log_start_offset, duplicate.last_offset)
         # The records stay where the request decoder left them (a view into the frame): storage
@@ -181,9 +195,14 @@ class Partition:
                 errors.MESSAGE_TOO_LARGE)
         return h
 
-    def _check_producers(self, headers: list[wb.BatchHeader]) -> BatchMeta | None:
+    def _check_producers(self, headers: list[wb.BatchHeader], txn_check: TxnCheck | None) -> BatchMeta | None:
         duplicate: BatchMeta | None = None
         for h in headers:
+            if h.is_transactional:
+                if txn_check is None:
+                    raise errors.KafkaError(errors.BY_NAME["INVALID_TXN_STATE"],
+                                            "Transactional batches need a transactional id and an open transaction")
+                txn_check(h)
             if h.producer_id < 0 or h.base_sequence < 0:
                 continue
             found = self.producers.check(h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence)
@@ -197,8 +216,25 @@ class Partition:
             last = offset + h.last_offset_delta
             if h.producer_id >= 0 and h.base_sequence >= 0:
                 self.producers.record(h.producer_id, h.producer_epoch,
-                                      BatchMeta(h.base_sequence, h.last_sequence, offset, last, h.max_timestamp))
+                                      BatchMeta(h.base_sequence, h.last_sequence, offset, last, h.max_timestamp),
+                                      h.is_transactional)
             offset = last + 1
+
+    def append_marker(self, producer_id: int, epoch: int, commit: bool, coordinator_epoch: int) -> int:
+        """Write a COMMIT/ABORT control batch for ``producer_id`` and close its transaction; its offset."""
+        self.producers.check_marker(producer_id, epoch)
+        now = int(time.time() * 1000)
+        batch = build_control_batch("COMMIT" if commit else "ABORT", producer_id=producer_id, producer_epoch=epoch,
+                                    coordinator_epoch=coordinator_epoch, timestamp=now)
+        offset = int(self.log.append(bytearray(batch), self.state.leader_epoch))
+        self.producers.end_txn(producer_id, epoch, offset, commit, coordinator_epoch, now)
+        hook = self.on_leader_append
+        if hook is None:
+            self.log.high_watermark = self.log.log_end_offset
+        else:
+            hook(self)
+        self.wake()
+        return offset
 
     # -- fetch -----------------------------------------------------------------------------
     def read_for_fetch(self, offset: int, max_bytes: int, *, committed: bool, min_one_batch: bool,
@@ -216,7 +252,11 @@ class Partition:
                 from kafkatools.broker.conversion import down_convert
 
                 records = down_convert(records, legacy_magic, offset)
-        return FetchRead(records, hw, self.last_stable_offset, start)
+        aborted = None
+        if committed and not to_log_end:
+            index = self.producers.aborted
+            aborted = index.collect(offset, upper) if index is not None and records is not None else []
+        return FetchRead(records, hw, self.last_stable_offset, start, aborted)
 
     def waiter(self) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -21,6 +21,12 @@ Followers keep the table too (``replay_appended`` after each replicated append),
 same roll snapshots and a promotion's ``reload`` replays at most the active segment.  A follower's
 truncation drops the snapshots past the new log end and reloads (``truncated``), as Kafka's
 truncateAndReload does: otherwise a later promotion would restore producers of the dropped tail.
+
+Transactions: a transactional batch opens the producer's transaction at its first offset (kept in
+``ongoing`` and in snapshots as currentTxnFirstOffset); a COMMIT/ABORT marker (``end_txn``) closes
+it.  The earliest open transaction bounds the last stable offset (``first_unstable_offset``); an
+abort also lands in the partition's aborted-transaction index (storage.txn_index), which replay
+re-creates for markers after the snapshot when the index file lost them.
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from kafkatools import errors
+from kafkatools.broker.txn.markers import KEY_REACH, NOT_CONTROL, control_kind_at
 from kafkatools.storage import producer_snapshot as snap
 from kafkatools.storage.errors import StorageError
+from kafkatools.storage.txn_index import AbortedTxn, TransactionIndex
 from kafkatools.wire import batch as wb
+from kafkatools.wire.control import ControlType
 
 if TYPE_CHECKING:
     from kafkatools.storage.log import PartitionLog
@@ -60,6 +69,8 @@ class BatchMeta(NamedTuple):
 class ProducerEntry:
     epoch: int
     batches: deque[BatchMeta] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    txn_first_offset: int = -1  # first offset of the open transaction, -1 when none
+    coordinator_epoch: int = -1
 
     @property
     def last_seq(self) -> int:
@@ -78,6 +89,8 @@ class ProducerStates:
         self._log: PartitionLog | None = None  # set by load(): snapshots are written next to this log
         self._segment_base = -1  # the active segment's base offset when last looked at
         self._dirty = True  # state differs from the newest snapshot file
+        self.ongoing: dict[int, int] = {}  # producer id -> first offset of its open transaction
+        self.aborted: TransactionIndex | None = None  # set by load()
 
     def check(self, producer_id: int, epoch: int, first_seq: int, last_seq: int) -> BatchMeta | None:
         """Validate an incoming batch; returns the original BatchMeta when it is a duplicate.
@@ -113,7 +126,7 @@ class ProducerStates:
                 f"{first_seq} (incoming seq. number), {entry.last_seq} (current end sequence number)")
         return None
 
-    def record(self, producer_id: int, epoch: int, meta: BatchMeta) -> None:
+    def record(self, producer_id: int, epoch: int, meta: BatchMeta, transactional: bool = False) -> None:
         if self._log is not None:
             self._dirty = True
             base = self._log.active_segment.base_offset
@@ -127,26 +140,85 @@ class ProducerStates:
         if entry is None or epoch > entry.epoch:
             entry = ProducerEntry(epoch)
             self.producers[producer_id] = entry
+            self.ongoing.pop(producer_id, None)
         entry.batches.append(meta)
+        if transactional and entry.txn_first_offset < 0:
+            entry.txn_first_offset = meta.first_offset
+            self.ongoing[producer_id] = meta.first_offset
+
+    # -- transactions ------------------------------------------------------------------------------
+    @property
+    def first_unstable_offset(self) -> int | None:
+        """First offset of the earliest open transaction (what bounds the LSO), None when none is open."""
+        return min(self.ongoing.values()) if self.ongoing else None
+
+    def in_transaction(self, producer_id: int) -> bool:
+        return producer_id in self.ongoing
+
+    def check_marker(self, producer_id: int, epoch: int) -> None:
+        """A marker from an older epoch than the producer's is refused (a zombie coordinator's)."""
+        entry = self.producers.get(producer_id)
+        if entry is not None and epoch < entry.epoch:
+            raise errors.KafkaError(errors.INVALID_PRODUCER_EPOCH,
+                                    f"Marker epoch {epoch} of producer {producer_id} is older than {entry.epoch}")
+
+    def end_txn(self, producer_id: int, epoch: int, marker_offset: int, commit: bool,
+                coordinator_epoch: int, timestamp: int = -1) -> AbortedTxn | None:
+        """A COMMIT/ABORT marker was written at ``marker_offset``: close the producer's transaction.
+
+        Returns the aborted-transaction entry (also added to the index of a bound table) for an abort
+        of an open transaction, else None."""
+        if self._log is not None:
+            self._dirty = True
+        entry = self.producers.get(producer_id)
+        if entry is None or epoch > entry.epoch:
+            # A bumped epoch (fencing, timeout) starts a fresh sequence space, as the marker is its first write.
+            entry = ProducerEntry(epoch, txn_first_offset=entry.txn_first_offset if entry else -1)
+            self.producers[producer_id] = entry
+        first = entry.txn_first_offset
+        entry.txn_first_offset = -1
+        entry.coordinator_epoch = coordinator_epoch
+        self.ongoing.pop(producer_id, None)
+        if commit or first < 0:
+            return None
+        unstable = self.first_unstable_offset
+        lso = marker_offset + 1 if unstable is None else min(unstable, marker_offset + 1)
+        aborted = AbortedTxn(producer_id, first, marker_offset, lso)
+        if self.aborted is not None and self._log is not None:
+            self.aborted.append(aborted, _segment_base_of(self._log, marker_offset))
+        return aborted
 
     # -- snapshots and replay ----------------------------------------------------------------------
-    def replay(self, h: wb.BatchHeader) -> None:
+    def replay(self, h: wb.BatchHeader, control_kind: int = NOT_CONTROL) -> None:
         """Apply one stored batch header as the produce path would have recorded it.
 
         A batch at or below the producer's newest known offset is already in the table (replaying
-        twice is harmless)."""
-        if h.magic == wb.MAGIC_V2 and h.producer_id >= 0 and h.base_sequence >= 0 and not h.is_control:
+        twice is harmless).  A transaction marker (``control_kind`` ABORT/COMMIT) closes the
+        producer's transaction, re-adding an abort to the index when the index lost it."""
+        if h.magic != wb.MAGIC_V2 or h.producer_id < 0:
+            return
+        if h.is_control:
+            if control_kind in (ControlType.ABORT, ControlType.COMMIT) and h.is_transactional:
+                entry = self.producers.get(h.producer_id)
+                if entry is not None and entry.txn_first_offset > h.base_offset:
+                    return  # a marker older than the transaction the snapshot knows
+                self.end_txn(h.producer_id, h.producer_epoch, h.base_offset, control_kind == ControlType.COMMIT,
+                             -1, h.max_timestamp)
+            return
+        if h.base_sequence >= 0:
             entry = self.producers.get(h.producer_id)
             if entry is not None and entry.batches and h.base_offset <= entry.batches[-1].last_offset:
                 return
             self.record(h.producer_id, h.producer_epoch,
-                        BatchMeta(h.base_sequence, h.last_sequence, h.base_offset, h.last_offset, h.max_timestamp))
+                        BatchMeta(h.base_sequence, h.last_sequence, h.base_offset, h.last_offset, h.max_timestamp),
+                        h.is_transactional)
 
     def replay_appended(self, records: bytes | bytearray | memoryview) -> None:
         """Follower appends: replay the batches just written (their base offsets already assigned)."""
         for pos, _size in wb.iter_entries(records):
             if records[pos + wb.MAGIC_OFFSET] == wb.MAGIC_V2:
-                self.replay(wb.read_header(records, pos))
+                h = wb.read_header(records, pos)
+                self.replay(h, control_kind_at(records, pos) if h.is_control else NOT_CONTROL)
 
     def snapshot_entries(self) -> list[snap.SnapshotEntry]:
         """One entry per producer (its epoch and last batch), by producer id."""
@@ -156,16 +228,22 @@ class ProducerStates:
             if entry.batches:
                 b = entry.batches[-1]
                 out.append(snap.SnapshotEntry(pid, entry.epoch, b.last_seq, b.last_offset,
-                                              b.last_offset - b.first_offset, b.timestamp))
+                                              b.last_offset - b.first_offset, b.timestamp,
+                                              entry.coordinator_epoch, entry.txn_first_offset))
             else:
-                out.append(snap.SnapshotEntry(pid, entry.epoch, -1, -1, 0, -1))
+                out.append(snap.SnapshotEntry(pid, entry.epoch, -1, -1, 0, -1, entry.coordinator_epoch,
+                                              entry.txn_first_offset))
         return out
 
     def restore(self, entries: Iterable[snap.SnapshotEntry]) -> None:
         """Replace the table with a snapshot's producers (each with its last batch only)."""
         self.producers = {}
+        self.ongoing = {}
         for e in entries:
-            entry = ProducerEntry(e.producer_epoch)
+            entry = ProducerEntry(e.producer_epoch, txn_first_offset=e.current_txn_first_offset,
+                                  coordinator_epoch=e.coordinator_epoch)
+            if e.current_txn_first_offset >= 0:
+                self.ongoing[e.producer_id] = e.current_txn_first_offset
             if e.last_sequence >= 0 and e.last_offset >= 0:
                 first_seq = (e.last_sequence - e.offset_delta) % (INT32_MAX + 1)
                 entry.batches.append(BatchMeta(first_seq, e.last_sequence, e.last_offset - e.offset_delta,
@@ -174,9 +252,12 @@ class ProducerStates:
 
     def drop_below(self, log_start_offset: int) -> None:
         """Forget producers with no batch at or after the log start (their records are gone)."""
-        gone = [p for p, e in self.producers.items() if not e.batches or e.batches[-1].last_offset < log_start_offset]
+        gone = [p for p, e in self.producers.items() if e.txn_first_offset < 0
+                and (not e.batches or e.batches[-1].last_offset < log_start_offset)]
         for pid in gone:
             del self.producers[pid]
+        if self.aborted is not None:
+            self.aborted.drop_below(log_start_offset)
 
     @classmethod
     def load(cls, plog: PartitionLog) -> ProducerStates:
@@ -198,16 +279,26 @@ class ProducerStates:
             log.warning("Ignoring producer snapshot %s: %s", path, e)
 
         found = snap.load_newest(plog.directory, leo, plog.fs, corrupt)
+        self.aborted = TransactionIndex(plog.directory, plog.fs)
+        self.aborted.load(leo)
         self._log = None  # replay must not write snapshots
         try:
             start = 0
             self.producers = {}
+            self.ongoing = {}
             if found is not None:
                 start = found[0]
                 self.restore(found[1])
             replayed = 0
-            for h in iter_log_headers(plog, start):
-                self.replay(h)
+            for h, kind in iter_log_batches(plog, start):
+                if kind in (ControlType.ABORT, ControlType.COMMIT) and h.is_transactional:
+                    self._log = plog  # an abort found by replay goes back into the index
+                    try:
+                        self.replay(h, kind)
+                    finally:
+                        self._log = None
+                else:
+                    self.replay(h, kind)
                 replayed += 1
             self.drop_below(plog.log_start_offset)
         finally:
@@ -258,8 +349,25 @@ class ProducerStates:
         return path
 
 
+def _segment_base_of(plog: PartitionLog, offset: int) -> int:
+    base = plog.segments[0].base_offset
+    for seg in plog.segments:
+        if seg.base_offset > offset:
+            break
+        base = seg.base_offset
+    return int(base)
+
+
 def iter_log_headers(plog: PartitionLog, start_offset: int) -> Iterator[wb.BatchHeader]:
-    """Headers of the stored v2 batches whose last offset is >= ``start_offset``, reading headers only.
+    """Headers of the stored v2 batches whose last offset is >= ``start_offset`` (see iter_log_batches)."""
+    for h, _kind in iter_log_batches(plog, start_offset):
+        yield h
+
+
+def iter_log_batches(plog: PartitionLog, start_offset: int) -> Iterator[tuple[wb.BatchHeader, int]]:
+    """``(header, control kind)`` of the stored v2 batches whose last offset is >= ``start_offset``.
+
+    Reads headers only, plus the key of a control batch's record (a few bytes, markers.control_kind_at).
 
     Segment files are read in 64 KiB windows at batch boundaries, so a large batch costs one read of
     its first bytes, not of all of it.  Legacy (magic 0/1) entries are skipped; a partial trailing
@@ -286,7 +394,12 @@ def iter_log_headers(plog: PartitionLog, start_offset: int) -> Iterator[wb.Batch
                         break
                     h = wb.read_header(window, off)
                     if h.last_offset >= start_offset:
-                        yield h
+                        kind = NOT_CONTROL
+                        if h.is_control:
+                            reach = min(size, wb.HEADER_SIZE + KEY_REACH)
+                            head = window[off:off + reach] if len(window) - off >= reach else fs.pread(f, reach, pos)
+                            kind = control_kind_at(head, 0)
+                        yield h, kind
                 pos += size
         finally:
             fs.close(f)

@@ -35,6 +35,7 @@ from kafkatools.storage.metadata_files import read_meta_properties
 from kafkatools.storage.names import META_PROPERTIES, TopicPartition
 
 if TYPE_CHECKING:
+    from kafkatools.broker.txn.coordinator import TransactionCoordinator
     from kafkatools.broker.zk.sync import ZkSync
     from kafkatools.broker.zk.zk_cluster import ZkCluster
 
@@ -100,6 +101,11 @@ class BrokerState:
                                          self._offsets_batches, ensure_topic=self.ensure_offsets_topic)
         self.group_ownership.refresh()
         self.replicas.on_role_change = self._on_role_change
+        # Transactions are coordinated on standalone brokers only (a cluster broker cannot write markers
+        # to partitions led elsewhere yet): None makes the transactional APIs answer COORDINATOR_NOT_AVAILABLE.
+        from kafkatools.broker.txn.host import open_coordinator
+
+        self.transactions: TransactionCoordinator | None = open_coordinator(self) if self.zk is None else None
 
     @classmethod
     def open(cls, config: BrokerConfig) -> BrokerState:
@@ -355,12 +361,24 @@ class BrokerState:
         last = {i: time.monotonic() for i in range(len(schedule) + 1)}
         self.replicas.start()
         zk_task = asyncio.create_task(self.zk.run()) if self.zk is not None else None
+        txn_task = asyncio.create_task(self._run_transactions()) if self.transactions is not None else None
         try:
             await self._housekeeping_loop(schedule, last)
         finally:
             if zk_task is not None:
                 zk_task.cancel()
+            if txn_task is not None:
+                txn_task.cancel()
             await self.replicas.close()
+
+    async def _run_transactions(self) -> None:
+        """Reload ``__transaction_state`` (settling what a crash left), then abort timed-out transactions."""
+        from kafkatools.broker.txn import host
+
+        assert self.transactions is not None
+        await host.start(self.transactions)
+        await host.expire_loop(self.transactions,
+                               self.config.transaction_abort_timed_out_transaction_cleanup_interval_ms)
 
     async def _housekeeping_loop(self, schedule: list[tuple[int, Callable[..., None]]], last: dict[int, float]) -> None:
         c = self.config

@@ -168,6 +168,20 @@ class GroupCoordinator:
             group.offsets.update(accepted)
         return out
 
+    async def commit_transactional(self, group_id: str,
+                                   offsets: dict[tuple[str, int], CommittedOffset]) -> errors.ErrorCode | None:
+        """A committed transaction's TxnOffsetCommit offsets become the group's offsets (None when stored)."""
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(group_id)
+        try:
+            failed = await settle(self.store.write_offsets(group_id, offsets))
+        except errors.KafkaError as e:
+            return commit_error(e.error)
+        if failed is None:
+            group.offsets.update(offsets)
+        return failed
+
     def _commit_problem(self, group: Group, generation: int, member_id: str,
                         instance_id: str | None) -> errors.ErrorCode | None:
         if group.in_state(S.DEAD):

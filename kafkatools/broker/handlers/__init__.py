@@ -3,6 +3,8 @@ defines ``API_KEY``, ``MIN_VERSION``, ``MAX_VERSION`` and ``async def handle(ctx
 dispatch table (``broker/dispatch.py``) is built from this list."""
 
 from kafkatools.broker.handlers import (
+    add_offsets_to_txn,
+    add_partitions_to_txn,
     alter_configs,
     alter_partition_reassignments,
     api_versions,
@@ -17,6 +19,7 @@ from kafkatools.broker.handlers import (
     describe_groups,
     describe_log_dirs,
     elect_leaders,
+    end_txn,
     fetch,
     find_coordinator,
     heartbeat,
@@ -34,6 +37,7 @@ from kafkatools.broker.handlers import (
     offset_for_leader_epoch,
     produce,
     sync_group,
+    txn_offset_commit,
 )
 
 HANDLER_MODULES = [
@@ -68,4 +72,8 @@ HANDLER_MODULES = [
     list_partition_reassignments,
     controlled_shutdown,
     elect_leaders,
+    add_partitions_to_txn,
+    add_offsets_to_txn,
+    end_txn,
+    txn_offset_commit,
 ]

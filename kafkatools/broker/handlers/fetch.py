@@ -6,7 +6,8 @@ versions require (Partition.read_legacy).
 Behaviour: per partition — unknown -> UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id in v13+);
 a stale or future ``current_leader_epoch`` -> FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH; an
 offset outside [log start, log end] -> OFFSET_OUT_OF_RANGE.  Reads stop at the high watermark
-(read_uncommitted) or last stable offset (read_committed), at ``partition_max_bytes`` and at the
+(read_uncommitted) or last stable offset (read_committed, with the aborted transactions overlapping
+the read, from the partition's txn index: no batch is parsed), at ``partition_max_bytes`` and at the
 response's ``max_bytes``, except that the first partition with data always gets one whole batch
 (so a batch larger than the limits still makes progress).  If fewer than ``min_bytes`` are ready
 the request waits (without polling) for an append to one of its partitions or ``max_wait_ms``.
@@ -97,7 +98,9 @@ def _collect(ctx: RequestContext, req: messages.FetchRequest) -> tuple[list[R.Fe
             parts.append(R.PartitionData(
                 partition_index=fp.partition, error_code=0, high_watermark=read.high_watermark,
                 last_stable_offset=read.last_stable_offset, log_start_offset=read.log_start_offset,
-                aborted_transactions=[] if committed else None,
+                aborted_transactions=None if read.aborted is None else [
+                    R.AbortedTransaction(producer_id=a.producer_id, first_offset=a.first_offset)
+                    for a in read.aborted],
                 records=read.records if read.records is not None else b""))
         topics.append(R.FetchableTopicResponse(topic=name or "", topic_id=ft.topic_id, partitions=parts))
     return topics, total, waitables

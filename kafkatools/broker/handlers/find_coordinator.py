@@ -3,9 +3,11 @@
 Versions: 0-6 (v4+ batches keys).
 Behaviour: key type 0 (group): the leader of the group's ``__consumer_offsets`` partition
 (``abs(hashCode(group)) % partitions``, Kafka's rule), after creating that topic on first use;
-COORDINATOR_NOT_AVAILABLE while that partition has no live leader.  Key types 1 (transaction) and 2 (share) are
-not implemented: INVALID_REQUEST naming the key type, which clients report instead of retrying
-forever.
+COORDINATOR_NOT_AVAILABLE while that partition has no live leader.  Key type 1 (transaction): a
+standalone broker coordinates every transactional id (after creating ``__transaction_state`` on
+first use); a ZooKeeper-mode broker answers COORDINATOR_NOT_AVAILABLE (it does not coordinate
+transactions).  Key type 2 (share) is not implemented: INVALID_REQUEST naming the key type, which
+clients report instead of retrying forever.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ MAX_VERSION = 6
 
 R = messages.FindCoordinatorResponse
 GROUP = 0
+TRANSACTION = 1
 
 
 def _answer(ctx: RequestContext, key_type: int, key: str) -> tuple[errors.ErrorCode, str | None, Node | None]:
+    if key_type == TRANSACTION:
+        if ctx.broker.transactions is None:
+            return errors.COORDINATOR_NOT_AVAILABLE, "This broker does not coordinate transactions.", None
+        me = next(n for n in ctx.broker.live_brokers() if n.node_id == ctx.broker.node_id)
+        return errors.NONE, None, me
     if key_type != GROUP:
         return errors.INVALID_REQUEST, f"Coordinator key type {key_type} is not supported by this broker", None
     node = ctx.broker.group_coordinator(key)

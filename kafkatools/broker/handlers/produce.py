@@ -11,16 +11,20 @@ through the producer-state checks (duplicates answer with the original offsets).
 answers NOT_LEADER_OR_FOLLOWER.  With acks=-1 on a replicated partition the answer waits until the
 high watermark covers the batch (replication/delayed_produce.py: NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 REQUEST_TIMED_OUT after ``timeout_ms``).
-Notes: transactional produce is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED until
-transactions exist; record-level errors (v8+) are reported for the batch that failed.
+Transactional batches (v3+ with a ``transactional_id``) must belong to the producer's open
+transaction with this partition added (INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an
+old epoch; COORDINATOR_NOT_AVAILABLE on a broker without a transaction coordinator).
+Notes: record-level errors (v8+) are reported for the batch that failed.
 """
 
 from __future__ import annotations
 
 from kafkatools import errors
 from kafkatools.broker.context import RequestContext
+from kafkatools.broker.partition import TxnCheck
 from kafkatools.broker.replication.delayed_produce import PendingAck, await_acks
 from kafkatools.codec import messages
+from kafkatools.wire import batch as wb
 
 API_KEY = 0
 MIN_VERSION = 0
@@ -31,6 +35,21 @@ R = messages.ProduceResponse
 
 def _partition_error(index: int, error: errors.ErrorCode, message: str | None = None) -> R.PartitionProduceResponse:
     return R.PartitionProduceResponse(index=index, error_code=error.code, base_offset=-1, error_message=message)
+
+
+def _txn_check(ctx: RequestContext, txn_id: str | None, topic: str, index: int) -> TxnCheck | None:
+    """What a transactional batch must pass: the coordinator's view of the producer's transaction."""
+    coordinator = ctx.broker.transactions
+    if txn_id is None:
+        return None
+    if coordinator is None:
+        def unavailable(_h: wb.BatchHeader) -> None:
+            raise errors.KafkaError(errors.COORDINATOR_NOT_AVAILABLE, "This broker does not coordinate transactions")
+        return unavailable
+
+    def check(h: wb.BatchHeader) -> None:
+        coordinator.verify_produce(txn_id, h.producer_id, h.producer_epoch, topic, index)
+    return check
 
 
 async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.ProduceResponse | None:
@@ -45,11 +64,6 @@ async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.
             if bad_acks:
                 parts.append(_partition_error(pd.index, errors.INVALID_REQUIRED_ACKS))
                 continue
-            if req.transactional_id is not None:
-                parts.append(_partition_error(
-                    pd.index, errors.BY_NAME["TRANSACTIONAL_ID_AUTHORIZATION_FAILED"],
-                    "Transactions are not supported by this broker yet"))
-                continue
             part = b.partition(topic.name, pd.index)
             if part is None:
                 parts.append(_partition_error(pd.index, errors.UNKNOWN_TOPIC_OR_PARTITION))
@@ -58,7 +72,8 @@ async def handle(ctx: RequestContext, req: messages.ProduceRequest) -> messages.
                 parts.append(_partition_error(pd.index, errors.NOT_LEADER_OR_FOLLOWER))
                 continue
             try:
-                result = part.append_from_client(pd.records, acks=acks, legacy=ctx.version < 3)
+                result = part.append_from_client(pd.records, acks=acks, legacy=ctx.version < 3,
+                                                 txn_check=_txn_check(ctx, req.transactional_id, topic.name, pd.index))
             except errors.KafkaError as e:
                 parts.append(_partition_error(pd.index, e.error, e.message))
                 continue
