@@ -94,7 +94,7 @@ def _entries(seg: LogSegment) -> Iterator[tuple[int, bytes]]:
 
 
 def build_offset_map(segments: Iterable[LogSegment], start: int, end: int) -> dict[bytes, int]:
-    """key -> offset of its last record in [start, end), over data batches (control batches skipped)."""
+    """key -> offset of its last record in [start, end), over non-transactional data batches."""
     offsets: dict[bytes, int] = {}
     for seg in segments:
         if seg.next_offset <= start or seg.base_offset >= end:
@@ -103,7 +103,7 @@ def build_offset_map(segments: Iterable[LogSegment], start: int, end: int) -> di
             if last < start or entry[wb.MAGIC_OFFSET] != wb.MAGIC_V2:
                 continue
             header, records = batch_records(entry)
-            if header.is_control:
+            if header.is_control or header.is_transactional:
                 continue
             for rec in records:
                 if rec.key is not None and start <= rec.offset < end:

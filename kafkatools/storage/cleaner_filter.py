@@ -19,7 +19,9 @@ rebuilt with the same base offset, lastOffsetDelta (so the producer's last seque
 producer id/epoch, base sequence, leader epoch and codec; the survivors' record bytes are kept and
 only their length and timestamp-delta varints are rewritten.  A batch left empty is dropped unless
 it is its producer's last batch: then a header-only batch stays (Kafka keeps the producer state).
-Control batches and legacy (magic 0/1) entries are copied unchanged.
+Control batches, transactional batches and legacy (magic 0/1) entries are copied unchanged: the
+cleaner does not track aborted transactions, so it neither maps nor drops transactional records
+(less compaction than Kafka, never a lost committed value).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def clean_entry(entry: bytes, offset_map: Mapping[bytes, int], *, now_ms: int, d
     if entry[wb.MAGIC_OFFSET] != wb.MAGIC_V2:
         return entry
     header, records = batch_records(entry)
-    if header.is_control:
+    if header.is_control or header.is_transactional:
         return entry
     horizon = header.base_timestamp if header.has_delete_horizon else None
     kept = [r for r in records if r.key is not None and r.offset >= offset_map.get(r.key, -1)
