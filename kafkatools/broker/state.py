@@ -24,6 +24,7 @@ from kafkatools.broker.config import BrokerConfig
 from kafkatools.broker.groups.coordinator import GroupCoordinator
 from kafkatools.broker.groups.ownership import Ownership
 from kafkatools.broker.groups.store import OFFSETS_TOPIC, OffsetsTopicStore
+from kafkatools.broker.log_cleaner import LogCleaner
 from kafkatools.broker.partition import Partition
 from kafkatools.broker.producer_state import ProducerIdAllocator
 from kafkatools.broker.replication.delayed_produce import PendingAck, await_acks
@@ -361,12 +362,14 @@ class BrokerState:
         last = {i: time.monotonic() for i in range(len(schedule) + 1)}
         self.replicas.start()
         zk_task = asyncio.create_task(self.zk.run()) if self.zk is not None else None
+        cleaner_task = asyncio.create_task(LogCleaner(self.logs, c).run())
         txn_task = asyncio.create_task(self._run_transactions()) if self.transactions is not None else None
         try:
             await self._housekeeping_loop(schedule, last)
         finally:
             if zk_task is not None:
                 zk_task.cancel()
+            cleaner_task.cancel()
             if txn_task is not None:
                 txn_task.cancel()
             await self.replicas.close()
