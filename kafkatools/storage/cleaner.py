@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from kafkatools.storage.cleaner_filter import batch_records, clean_entry
-from kafkatools.storage.cleaner_swap import CleanedSegment, StepHook, remove_files, swap_in, write_cleaned
+from kafkatools.storage.cleaner_swap import (
+    CleanedSegment,
+    StepHook,
+    merge_txn_indexes,
+    remove_files,
+    swap_in,
+    write_cleaned,
+)
 from kafkatools.storage.config import LONG_MAX
 from kafkatools.storage.errors import StorageError
 from kafkatools.storage.log import PartitionLog
@@ -176,6 +183,7 @@ def plan_clean(log: PartitionLog, rng: CleanableRange, now_ms: int) -> CleanPlan
                             yield out
 
             written = write_cleaned(log.directory, group[0].base_offset, cleaned(), cfg, log.fs)
+            merge_txn_indexes(written, group, log.fs)
             plan.bytes_written += written.size
             plan.groups.append((group, [s.size for s in group], written))
     except BaseException:

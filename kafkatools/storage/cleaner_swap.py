@@ -2,6 +2,7 @@
 ``LogCleaner.cleanSegments`` output and ``LocalLog.replaceSegments``), crash-safe in Kafka's order:
 
     1. <base>.log.cleaned, <base>.index.cleaned, <base>.timeindex.cleaned   written and fsynced
+       (+ <base>.txnindex.cleaned: the old segments' aborted-transaction entries, when they had any)
     2. each renamed to <name>.swap                                           (fsync dir)
     3. every old segment's files renamed to <name>.deleted                   (fsync dir)
     4. each <name>.swap renamed to <name>                                    (fsync dir)
@@ -31,6 +32,7 @@ from kafkatools.storage.names import (
     LOG_SUFFIX,
     SWAP_SUFFIX,
     TIME_INDEX_SUFFIX,
+    TXN_INDEX_SUFFIX,
     segment_file_name,
 )
 from kafkatools.storage.segment import LogSegment
@@ -38,7 +40,7 @@ from kafkatools.storage.segment import LogSegment
 #: steps reported to a swap's ``on_step`` hook (tests raise there to simulate a crash)
 STEPS = ("cleaned", "swap", "deleted", "renamed")
 StepHook = Callable[[str], None]
-_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX)
+_SUFFIXES = (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX)
 
 
 @dataclass(slots=True)
@@ -96,6 +98,26 @@ def write_cleaned(directory: str, base_offset: int, entries: Iterable[bytes], co
     return out
 
 
+def merge_txn_indexes(cleaned: CleanedSegment, old: list[LogSegment], fs: FileSystem) -> None:
+    """``<base>.txnindex.cleaned``: the old segments' aborted-transaction entries, in order.
+
+    The cleaner copies transactional and control batches unchanged, so every entry stays true; the
+    index cannot be rebuilt from the log by recovery, hence it travels with the swap."""
+    parts = []
+    for seg in old:
+        path = os.path.join(cleaned.directory, segment_file_name(seg.base_offset, TXN_INDEX_SUFFIX))
+        if fs.exists(path):
+            parts.append(fs.read_bytes(path))
+    if parts:
+        f = fs.open(cleaned.path(TXN_INDEX_SUFFIX, CLEANED_SUFFIX))
+        try:
+            fs.truncate(f, 0)
+            fs.pwrite(f, b"".join(parts), 0)
+            fs.fsync(f)
+        finally:
+            fs.close(f)
+
+
 def _rename_all(fs: FileSystem, pairs: list[tuple[str, str]]) -> None:
     for src, dst in pairs:
         if fs.exists(src):
@@ -119,7 +141,10 @@ def swap_in(segments: list[LogSegment], old: list[LogSegment], cleaned: CleanedS
     hook("swap")
     deleted: list[str] = []
     for seg in old:
-        for path in (seg.log_path, seg.offset_index.path, seg.time_index.path):
+        txn = os.path.join(directory, segment_file_name(seg.base_offset, TXN_INDEX_SUFFIX))
+        for path in (seg.log_path, seg.offset_index.path, seg.time_index.path, txn):
+            if path == txn and not fs.exists(txn):
+                continue
             fs.rename(path, path + DELETED_SUFFIX)
             deleted.append(path + DELETED_SUFFIX)
     fs.fsync_dir(directory)

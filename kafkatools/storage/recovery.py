@@ -79,8 +79,11 @@ def _clean_leftovers(directory: str, fs: FileSystem) -> None:
                 for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
                     fs.remove(os.path.join(directory, stem + suffix))
         fs.rename(path, os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
+        txn = os.path.join(directory, name[: -len(LOG_SUFFIX + SWAP_SUFFIX)] + TXN_INDEX_SUFFIX)
+        if fs.exists(txn + SWAP_SUFFIX):  # aborted transactions cannot be rebuilt from the log: keep them
+            fs.rename(txn + SWAP_SUFFIX, txn)
     for name in fs.listdir(directory):
-        if name.endswith(SWAP_SUFFIX):  # index files of a swapped-in log: rebuilt from the log instead
+        if name.endswith(SWAP_SUFFIX):  # offset/time indexes of a swapped-in log: rebuilt from the log instead
             fs.remove(os.path.join(directory, name))
     logs = {n[: -len(LOG_SUFFIX)] for n in fs.listdir(directory) if n.endswith(LOG_SUFFIX)}
     for name in fs.listdir(directory):

@@ -15,6 +15,7 @@ from kafkatools.storage.dump_lines import DumpOptions, Problems
 from kafkatools.storage.errors import StorageError
 from kafkatools.storage.manager import LogManager
 from kafkatools.storage.names import TopicPartition
+from kafkatools.storage.txn_index import AbortedTxn, TransactionIndex
 from tests.unit.test_cleaner import COMPACT, NOW, NoSyncFS, check_consistent, latest, open_log, put, records
 
 
@@ -115,3 +116,31 @@ def test_manager_checkpoint_and_dirtiest_log_first(tmp_path: Path) -> None:
     again = LogManager([str(tmp_path)], topic_configs=configs, fs=NoSyncFS(), clock=lambda: NOW)
     assert again.cleaner_checkpoint(TopicPartition("b", 0)) == checkpoint
     again.close()
+
+
+@pytest.mark.parametrize("crash_at", [None, "swap", "deleted"])
+def test_aborted_transaction_index_moves_with_the_swap(tmp_path: Path, crash_at: str | None) -> None:
+    d = tmp_path / "t-0"
+    log = filled_log(d)
+    log.update_config(LogConfig(cleanup_policy="compact", segment_bytes=1200))  # type: ignore[attr-defined]
+    bases = [s.base_offset for s in log.segments]  # type: ignore[attr-defined]
+    index = TransactionIndex(str(d))
+    entries = [AbortedTxn(7, bases[1], bases[1] + 1, bases[1] + 1), AbortedTxn(8, bases[2], bases[2] + 2, bases[2])]
+    index.append(entries[0], bases[1])
+    index.append(entries[1], bases[2])
+
+    def crash(at: str) -> None:
+        if at == crash_at:
+            raise Crash(at)
+
+    if crash_at is None:
+        clean_log(log, None, NOW, on_step=crash)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(Crash):
+            clean_log(log, None, NOW, on_step=crash)  # type: ignore[arg-type]
+        log = open_log(d, recovery_point=0)
+    assert len(log.segments) < len(bases)  # type: ignore[attr-defined]
+    assert sorted(n for n in os.listdir(d) if n.endswith(".txnindex")) == [f"{bases[0]:020d}.txnindex"]
+    reloaded = TransactionIndex(str(d))
+    reloaded.load(log.log_end_offset)  # type: ignore[attr-defined]
+    assert reloaded.entries == entries
