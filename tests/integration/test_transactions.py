@@ -10,6 +10,7 @@ read_committed consumers move past it.  ``kafka-dump-log`` prints the markers.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from kafkatools.client.connection import BrokerConnection
+from kafkatools.codec import messages
 from tests.integration.broker_process import BrokerProcess, command
 
 pytestmark = pytest.mark.timeout(180)
@@ -178,3 +181,42 @@ def test_open_transaction_aborted_after_kill(broker: BrokerProcess) -> None:
         p.begin_transaction()
         p.produce(TOPICS[0], b"late", partition=0)
         p.commit_transaction(10)
+
+
+async def _inspect(b: BrokerProcess) -> tuple[Any, Any, Any, Any]:
+    conn = BrokerConnection("127.0.0.1", b.port)
+    await conn.connect()
+    try:
+        described = await conn.request(messages.DescribeTransactionsRequest(transactional_ids=["txn-open", "nope"]))
+        listed = await conn.request(messages.ListTransactionsRequest(state_filters=["Ongoing", "Bogus"]))
+        L = messages.ListOffsetsRequest
+        offsets = []
+        for isolation in (0, 1):
+            offsets.append(await conn.request(L(replica_id=-1, isolation_level=isolation, topics=[
+                L.ListOffsetsTopic(name=TOPICS[0], partitions=[L.ListOffsetsPartition(partition_index=0,
+                                                                                       timestamp=-1)])])))
+        return described, listed, offsets[0], offsets[1]
+    finally:
+        await conn.close()
+
+
+def test_open_transaction_is_described_and_bounds_the_lso(broker: BrokerProcess) -> None:
+    create_topics(broker)
+    p = producer(broker, "txn-open")
+    p.init_transactions(20)
+    p.begin_transaction()
+    p.produce(TOPICS[0], b"done", partition=0)
+    p.commit_transaction(20)  # offsets 0 (record), 1 (marker)
+    p.begin_transaction()
+    p.produce(TOPICS[0], b"open", partition=0)
+    p.flush(10)  # offset 2, transaction left open
+    described, listed, uncommitted, committed = asyncio.run(_inspect(broker))
+    found, missing = described.transaction_states
+    assert found.error_code == 0 and found.transaction_state == "Ongoing"
+    assert [(t.topic, t.partitions) for t in found.topics] == [(TOPICS[0], [0])]
+    assert missing.error_code == 105  # TRANSACTIONAL_ID_NOT_FOUND
+    assert [t.transactional_id for t in listed.transaction_states] == ["txn-open"]
+    assert listed.unknown_state_filters == ["Bogus"]
+    assert uncommitted.topics[0].partitions[0].offset == 3  # the high watermark
+    assert committed.topics[0].partitions[0].offset == 2  # the LSO: the open transaction's first offset
+    p.abort_transaction(20)

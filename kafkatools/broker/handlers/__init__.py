@@ -18,6 +18,7 @@ from kafkatools.broker.handlers import (
     describe_configs,
     describe_groups,
     describe_log_dirs,
+    describe_transactions,
     elect_leaders,
     end_txn,
     fetch,
@@ -30,6 +31,7 @@ from kafkatools.broker.handlers import (
     list_groups,
     list_offsets,
     list_partition_reassignments,
+    list_transactions,
     metadata,
     offset_commit,
     offset_delete,
@@ -76,4 +78,6 @@ HANDLER_MODULES = [
     add_offsets_to_txn,
     end_txn,
     txn_offset_commit,
+    describe_transactions,
+    list_transactions,
 ]
