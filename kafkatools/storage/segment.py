@@ -35,7 +35,11 @@ _MIN_ENTRY: Final = wb.LOG_OVERHEAD + 14  # smallest legal entry: a v0 message w
 
 @dataclass(frozen=True, slots=True)
 class FileSlice:
-    """``length`` bytes of a segment file from ``position``: what a Fetch sends with sendfile."""
+    """``length`` bytes of a segment file from ``position``: what a Fetch sends with sendfile.
+
+    ``file`` is a duplicate descriptor owned by the slice (closed when the slice is dropped), so the
+    bytes stay readable after the segment itself is closed and unlinked.
+    """
 
     file: io.FileIO
     path: str
@@ -210,7 +214,10 @@ class LogSegment:
         length = max(0, min(limit - info.position, wanted))
         if info.size < length < limit - info.position:  # max_bytes cuts an entry: stop before it
             length = self._whole_entries_end(info.position, info.position + length) - info.position
-        return FileSlice(self.log_file, self.log_path, info.position, length)
+        # the slice's own descriptor: retention, compaction or deletion may close this segment's file
+        # (and the kernel hand its number to another file) while the slice waits to be sent
+        return FileSlice(io.FileIO(os.dup(self.log_file.fileno()), "rb", closefd=True), self.log_path,
+                         info.position, length)
 
     def _whole_entries_end(self, start: int, end: int) -> int:
         """End of the last whole entry between ``start`` (an entry's position) and ``end``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from pathlib import Path
 
@@ -43,3 +44,21 @@ def test_a_read_bounded_by_the_high_watermark_or_without_min_one_batch_is_unchan
     assert sl is not None and len(sl) == sizes[0] + sizes[1]
     sl = log.read(0, sizes[0] + 10)
     assert sl is not None and len(sl) == sizes[0]
+
+
+def test_a_slice_outlives_its_segment_file(tmp_path: Path) -> None:
+    """Retention or compaction may close and unlink a segment while a Fetch still has to send its slice;
+    the slice keeps its own descriptor, so it still reads its bytes even when the old number is reused."""
+    log = open_log(tmp_path / "t-0", LogConfig())
+    log.append(batch(3, 100))
+    sl = log.read(0, 10_000)
+    assert sl is not None
+    expected = sl.read_bytes()
+    log.delete_files()
+    reused = os.open(tmp_path / "other", os.O_RDWR | os.O_CREAT)  # likely takes the freed number
+    try:
+        os.pwrite(reused, b"x" * len(expected), 0)
+        assert sl.read_bytes() == expected
+        assert os.pread(sl.fileno(), len(expected), sl.position) == expected
+    finally:
+        os.close(reused)
