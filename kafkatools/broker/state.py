@@ -243,7 +243,7 @@ class BrokerState:
 
     # -- group coordinator support ------------------------------------------------------------------
     def ensure_offsets_topic(self) -> bool:
-        """Create ``__consumer_offsets`` on first use, as Kafka does (compacted, 100 MiB segments).
+        """Create ``__consumer_offsets`` on first use, as Kafka does (compacted, ``offsets.topic.segment.bytes``).
 
         A standalone broker caps the replication factor at its single replica instead of refusing
         with COORDINATOR_NOT_AVAILABLE forever (Kafka would, when offsets.topic.replication.factor
@@ -262,8 +262,9 @@ class BrokerState:
             return False
         assignment = self.assign_replicas(self.config.offsets_topic_num_partitions, max(rf, 1))
         try:
-            self.create_topic(OFFSETS_TOPIC, assignment, {"cleanup.policy": "compact", "compression.type": "producer",
-                                                          "segment.bytes": "104857600"})
+            self.create_topic(OFFSETS_TOPIC, assignment, {
+                "cleanup.policy": "compact", "compression.type": "producer",
+                "segment.bytes": str(self.config.offsets_topic_segment_bytes)})
         except errors.KafkaError as e:
             if e.error is not errors.TOPIC_ALREADY_EXISTS:  # another broker created it first: fine
                 raise

@@ -104,3 +104,15 @@ def test_a_commit_waits_for_the_follower_to_replicate_it(tmp_path: Path) -> None
         asyncio.run(body())
     finally:
         state.close()
+
+
+def test_offsets_topic_takes_its_segment_size_and_policy_from_the_broker_config(tmp_path: Path) -> None:
+    config = load_config({"log.dirs": str(tmp_path / "data"), "broker.id": "1", "offsets.topic.num.partitions": "2",
+                          "offsets.topic.segment.bytes": "2000000", "listeners": "PLAINTEXT://127.0.0.1:0"})
+    state = BrokerState.open(config)
+    try:
+        assert state.ensure_offsets_topic()
+        configs = state.cluster.topics[OFFSETS_TOPIC].configs
+        assert configs["segment.bytes"] == "2000000" and configs["cleanup.policy"] == "compact"
+    finally:
+        state.close()
