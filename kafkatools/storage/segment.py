@@ -25,7 +25,7 @@ from kafkatools.storage.entries import MIN_HEADER, EntryInfo, entry_info, record
 from kafkatools.storage.errors import StorageError
 from kafkatools.storage.fs import FileSystem
 from kafkatools.storage.index import OffsetIndex, TimeIndex
-from kafkatools.storage.names import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segment_file_name
+from kafkatools.storage.names import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, segment_file_name
 from kafkatools.wire import batch as wb
 
 INT32_MAX: Final = 2**31 - 1
@@ -358,7 +358,12 @@ class LogSegment:
         self.fs.close(self.log_file)
 
     def delete(self) -> None:
+        """Close and remove the segment's files, its ``.txnindex`` too when it has one (Kafka deletes it
+        with the segment)."""
         self.offset_index.delete()
         self.time_index.delete()
         self.fs.close(self.log_file)
         self.fs.remove(self.log_path)
+        txn_index = os.path.join(self.directory, segment_file_name(self.base_offset, TXN_INDEX_SUFFIX))
+        if self.fs.exists(txn_index):
+            self.fs.remove(txn_index)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import struct
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from typing import Final, NamedTuple
 
 from kafkatools.storage.errors import StorageError
@@ -73,16 +74,29 @@ class TransactionIndex:
         self._lasts: list[int] = []
 
     def load(self, log_end_offset: int) -> None:
-        """Read every ``.txnindex`` file of the directory, dropping entries at or past the log end."""
+        """Read every ``.txnindex`` file of the directory, dropping entries at or past the log end.
+
+        Dropped entries are also cut from their files (recovery may have shortened the log below a
+        marker whose entry was already written): offsets past the end will be reused by new records,
+        and a stale entry would hide them from read_committed consumers after the next restart.
+        """
+        self._set(self._filter_files(lambda e: e.last_offset < log_end_offset))
+
+    def _filter_files(self, keep: Callable[[AbortedTxn], bool]) -> list[AbortedTxn]:
+        """Rewrite (atomically) every file holding an entry ``keep`` refuses; the entries kept, all files."""
         found: list[AbortedTxn] = []
         names = sorted(n for n in self.fs.listdir(self.directory) if n.endswith(TXN_INDEX_SUFFIX))
         for name in names:
             path = os.path.join(self.directory, name)
             try:
-                found.extend(e for e in decode(self.fs.read_bytes(path), path) if e.last_offset < log_end_offset)
+                entries = decode(self.fs.read_bytes(path), path)
             except (OSError, StorageError):
                 continue  # a lost index only costs replay: the producer-state replay re-adds entries
-        self._set(found)
+            kept = [e for e in entries if keep(e)]
+            if len(kept) != len(entries):
+                self.fs.write_atomic(path, b"".join(encode(e) for e in kept))
+            found.extend(kept)
+        return found
 
     def _set(self, entries: list[AbortedTxn]) -> None:
         unique = {(e.producer_id, e.last_offset): e for e in entries}
@@ -120,8 +134,10 @@ class TransactionIndex:
         return out
 
     def truncate_to(self, log_end_offset: int) -> None:
-        """Forget (in memory) the entries whose marker is at or past ``log_end_offset``."""
-        self._set([e for e in self.entries if e.last_offset < log_end_offset])
+        """Drop the entries whose marker is at or past ``log_end_offset``, in memory and in the files
+        (Kafka's ``TransactionIndex.truncateTo``): the offsets will be written again."""
+        if self._lasts and self._lasts[-1] >= log_end_offset:
+            self._set(self._filter_files(lambda e: e.last_offset < log_end_offset))
 
     def drop_below(self, log_start_offset: int) -> None:
         """Forget entries whose marker lies below the log start (their segment files are deleted)."""
