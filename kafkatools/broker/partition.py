@@ -146,6 +146,8 @@ class Partition:
             headers = [self._check_batch(records, pos, size) for pos, size in entries]
         except errors.CorruptRecordError as e:
             raise errors.KafkaError(e.error, e.message) from None
+        if getattr(self.config, "compact", False):
+            self._check_keys(records, entries)
         if len(records) > int(self.config.segment_bytes):
             raise errors.KafkaError(errors.RECORD_LIST_TOO_LARGE,
                                     f"Message batch size is {len(records)} bytes which exceeds the maximum "
@@ -177,6 +179,19 @@ class Partition:
             hook(self)
         self.wake()
         return AppendResult(first_offset, log_append_time, self.log_start_offset, self.log_end_offset - 1)
+
+    def _check_keys(self, records: Any, entries: list[tuple[int, int]]) -> None:
+        """A compacted topic keeps the latest record per key, so a record without one is refused (Kafka's
+        LogValidator does the same).  The only produce check that decodes records: compacted topics only."""
+        from kafkatools.wire.records import iter_records
+
+        try:
+            for pos, _size in entries:
+                if any(r.key is None for r in iter_records(records, pos, verify_crc=False)):
+                    raise errors.KafkaError(errors.INVALID_RECORD, "Compacted topic cannot accept message without "
+                                            f"key in topic partition {self.topic}-{self.index}.")
+        except errors.CorruptRecordError as e:
+            raise errors.KafkaError(e.error, e.message) from None
 
     def _check_batch(self, buf: Any, pos: int, size: int) -> wb.BatchHeader:
         if buf[pos + wb.MAGIC_OFFSET] != wb.MAGIC_V2:

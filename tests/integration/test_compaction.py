@@ -136,3 +136,22 @@ def test_consumer_offsets_are_compacted_and_survive_a_restart(tmp_path: Path) ->
             c.close()
     finally:
         b.kill()
+
+
+def test_a_compacted_topic_refuses_records_without_a_key(tmp_path: Path) -> None:
+    b = BrokerProcess(tmp_path / "broker", overrides=OVERRIDES).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        admin.create_topics([NewTopic(TOPIC, 1, 1, config={"cleanup.policy": "compact"})])[TOPIC].result(30)
+        reports: list[tuple[object, bytes | None]] = []
+        p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0, "retries": 0})
+        p.produce(TOPIC, key=b"k", value=b"kept", on_delivery=lambda err, msg: reports.append((err, msg.key())))
+        p.flush(10)
+        p.produce(TOPIC, value=b"no key", on_delivery=lambda err, msg: reports.append((err, msg.key())))
+        p.flush(10)
+        assert len(reports) == 2 and reports[0][0] is None, reports
+        err = reports[1][0]
+        assert err is not None and "INVALID_RECORD" in str(err.name()), err
+        assert [(k, v) for _, k, v in consume_all(b, TOPIC)] == [(b"k", b"kept")]
+    finally:
+        b.stop()
