@@ -235,6 +235,27 @@ class Partition:
                                       h.is_transactional)
             offset = last + 1
 
+    def append_from_coordinator(self, batch: bytes) -> int:
+        """A group coordinator's batch (Kafka's AppendOrigin.Coordinator): no sequence checks, but a
+        transactional one (TxnOffsetCommit) is fenced by the producer's epoch and opens its
+        transaction here like a produce would.  Returns the batch's base offset."""
+        h = wb.read_header(batch, 0)
+        txn = h.is_transactional and h.producer_id >= 0
+        if txn:
+            self.producers.check_marker(h.producer_id, h.producer_epoch)  # an older epoch is fenced
+        base = int(self.log.append(bytearray(batch), self.state.leader_epoch))
+        if txn:
+            self.producers.record(h.producer_id, h.producer_epoch,
+                                  BatchMeta(h.base_sequence, h.last_sequence, base, base + h.last_offset_delta,
+                                            h.max_timestamp), True)
+        hook = self.on_leader_append
+        if hook is None:
+            self.log.high_watermark = self.log.log_end_offset
+        else:
+            hook(self)
+        self.wake()
+        return base
+
     def append_marker(self, producer_id: int, epoch: int, commit: bool, coordinator_epoch: int) -> int:
         """Write a COMMIT/ABORT control batch for ``producer_id`` and close its transaction; its offset."""
         self.producers.check_marker(producer_id, epoch)

@@ -318,12 +318,7 @@ class BrokerState:
         if len(part.state.isr) < int(part.config.min_insync_replicas):
             raise errors.KafkaError(errors.NOT_ENOUGH_REPLICAS,
                                     f"The ISR of {OFFSETS_TOPIC}-{partition} is below min.insync.replicas")
-        part.log.append(bytearray(batch), part.leader_epoch)
-        if part.on_leader_append is not None:  # replicated: the high watermark follows the ISR
-            part.on_leader_append(part)
-        else:
-            part.log.high_watermark = part.log.log_end_offset
-        part.wake()
+        part.append_from_coordinator(batch)  # replicated: the high watermark follows the ISR
         end = part.log.log_end_offset
         if part.high_watermark >= end:
             return None

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from kafkatools import errors
-from kafkatools.broker.groups.group import CommittedOffset
 from kafkatools.broker.txn.coordinator import TransactionCoordinator, client_error
 from kafkatools.broker.txn.metadata import TxnMetadata, TxnState
 from kafkatools.storage import transaction_log_records as tlr
@@ -22,7 +21,6 @@ class Host:
         self.next_pid = 1000
         self.states: list[tuple[str, TxnState, int, int, frozenset[tuple[str, int]]]] = []
         self.markers: list[tuple[str, int, int, int, bool]] = []
-        self.offsets: list[tuple[str, dict[tuple[str, int], CommittedOffset]]] = []
         self.log: dict[str, bytes] = {}  # the compacted topic: newest value per key
 
     def allocate_producer_id(self) -> int:
@@ -39,11 +37,6 @@ class Host:
 
     def partition_exists(self, topic: str, partition: int) -> bool:
         return topic != "missing"
-
-    async def commit_offsets(self, group_id: str,
-                             offsets: dict[tuple[str, int], CommittedOffset]) -> errors.ErrorCode | None:
-        self.offsets.append((group_id, offsets))
-        return None
 
     def reload(self) -> dict[str, TxnMetadata]:
         return {k: TxnMetadata.from_log_value(k, tlr.decode_value(v)) for k, v in self.log.items()}
@@ -69,13 +62,16 @@ def test_commit_flow_markers_and_offsets() -> None:
     with pytest.raises(errors.KafkaError) as info:
         c.verify_produce("t1", pid, epoch, "a", 1)
     assert code(info) == "INVALID_TXN_STATE"
-    c.add_offsets("t1", pid, epoch, "g")
-    c.txn_offset_commit("t1", "g", pid, epoch, {("src", 0): CommittedOffset(5, -1, "", 1)})
+    c.add_offsets("t1", pid, epoch, "g", ("__consumer_offsets", 7))  # the group's offsets partition joins
+    c.txn_offset_commit("t1", "g", pid, epoch)
+    with pytest.raises(errors.KafkaError) as info:
+        c.txn_offset_commit("t1", "other", pid, epoch)
+    assert code(info) == "INVALID_TXN_STATE"
     asyncio.run(c.end_txn("t1", pid, epoch, True))
-    assert sorted(host.markers) == [("a", 0, pid, 0, True), ("b", 1, pid, 0, True)]
-    assert host.offsets == [("g", {("src", 0): CommittedOffset(5, -1, "", 1)})]
-    assert [s[1] for s in host.states] == [TxnState.EMPTY, TxnState.ONGOING, TxnState.PREPARE_COMMIT,
-                                           TxnState.COMPLETE_COMMIT]
+    assert sorted(host.markers) == [("__consumer_offsets", 7, pid, 0, True), ("a", 0, pid, 0, True),
+                                    ("b", 1, pid, 0, True)]
+    assert [s[1] for s in host.states] == [TxnState.EMPTY, TxnState.ONGOING, TxnState.ONGOING,
+                                           TxnState.PREPARE_COMMIT, TxnState.COMPLETE_COMMIT]
     asyncio.run(c.end_txn("t1", pid, epoch, True))  # a retry of the completed commit succeeds
     with pytest.raises(errors.KafkaError) as info:
         asyncio.run(c.end_txn("t1", pid, epoch, False))
@@ -89,10 +85,10 @@ def test_abort_drops_offsets_and_unknown_partitions() -> None:
     res = c.add_partitions("t", pid, epoch, [("a", 0), ("missing", 0)])
     assert res[("missing", 0)] is errors.UNKNOWN_TOPIC_OR_PARTITION and res[("a", 0)] is E["OPERATION_NOT_ATTEMPTED"]
     c.add_partitions("t", pid, epoch, [("a", 0)])
-    c.add_offsets("t", pid, epoch, "g")
-    c.txn_offset_commit("t", "g", pid, epoch, {("src", 0): CommittedOffset(9, -1, "", 1)})
+    c.add_offsets("t", pid, epoch, "g", ("__consumer_offsets", 2))
+    c.txn_offset_commit("t", "g", pid, epoch)
     asyncio.run(c.end_txn("t", pid, epoch, False))
-    assert host.markers == [("a", 0, pid, epoch, False)] and host.offsets == []
+    assert sorted(host.markers) == [("__consumer_offsets", 2, pid, epoch, False), ("a", 0, pid, epoch, False)]
 
 
 def test_fencing_timeout_and_epoch_errors() -> None:

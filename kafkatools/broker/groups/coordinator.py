@@ -12,6 +12,8 @@ replicated to the ISR.  Kafka appends coordinator records with acks=-1 and answe
 only once the high watermark passes them, so a commit acknowledged to a consumer survives the
 coordinator's death; the in-memory offsets change only then (a failed write changes nothing).
 
+Offsets sent inside a transaction (TxnOffsetCommit) are handled by ``txn_offsets`` (txn_offsets.py).
+
 ``check_coordinator`` (set by ``Ownership``) says whether this broker coordinates a group at all;
 every group API asks ``group_error`` first.
 """
@@ -26,6 +28,7 @@ from kafkatools import errors
 from kafkatools.broker.groups.group import CommittedOffset, Group
 from kafkatools.broker.groups.membership import Membership
 from kafkatools.broker.groups.states import GroupState
+from kafkatools.broker.groups.txn_offsets import TransactionalOffsets
 
 E = errors.BY_NAME
 S = GroupState
@@ -55,6 +58,8 @@ class PendingWrite(Protocol):
 class GroupStore(Protocol):
     def write_offsets(self, group_id: str, offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None:
         ...
+    def write_txn_offsets(self, group_id: str, producer_id: int, producer_epoch: int,
+                          offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None: ...
     def write_group(self, group: Group) -> PendingWrite | None: ...
     def delete_offsets(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None: ...
     def delete_group(self, group_id: str, partitions: Iterable[tuple[str, int]]) -> PendingWrite | None: ...
@@ -91,6 +96,11 @@ class MemoryStore:
         self.writes.append(("offsets", (group_id, dict(offsets))))
         return None
 
+    def write_txn_offsets(self, group_id: str, producer_id: int, producer_epoch: int,
+                          offsets: dict[tuple[str, int], CommittedOffset]) -> PendingWrite | None:
+        self.writes.append(("txn_offsets", (group_id, producer_id, producer_epoch, dict(offsets))))
+        return None
+
     def write_group(self, group: Group) -> PendingWrite | None:
         self.writes.append(("group", (group.group_id, group.generation, group.state.value)))
         return None
@@ -119,6 +129,7 @@ class GroupCoordinator:
         # Set by ``Ownership``: None when this broker coordinates the group, else the error to answer.
         self.check_coordinator: Callable[[str], errors.ErrorCode | None] = lambda _group_id: None
         self.sync_ownership: Callable[[], None] = lambda: None  # load/unload before listing every group
+        self.txn_offsets = TransactionalOffsets(self)
 
     def group_error(self, group_id: str, *, require_id: bool = True) -> errors.ErrorCode | None:
         """Kafka's ``validateGroupStatus``: INVALID_GROUP_ID (an empty id where one is required), then
@@ -167,20 +178,6 @@ class GroupCoordinator:
                 return out
             group.offsets.update(accepted)
         return out
-
-    async def commit_transactional(self, group_id: str,
-                                   offsets: dict[tuple[str, int], CommittedOffset]) -> errors.ErrorCode | None:
-        """A committed transaction's TxnOffsetCommit offsets become the group's offsets (None when stored)."""
-        group = self.groups.get(group_id)
-        if group is None:
-            group = self.groups[group_id] = Group(group_id)
-        try:
-            failed = await settle(self.store.write_offsets(group_id, offsets))
-        except errors.KafkaError as e:
-            return commit_error(e.error)
-        if failed is None:
-            group.offsets.update(offsets)
-        return failed
 
     def _commit_problem(self, group: Group, generation: int, member_id: str,
                         instance_id: str | None) -> errors.ErrorCode | None:
@@ -268,7 +265,7 @@ class GroupCoordinator:
                 for k in old:
                     del group.offsets[k]
                 dropped += len(old)
-            if not group.offsets and not group.members:
+            if not group.offsets and not group.members and not group.pending_txn:
                 self.store.delete_group(group.group_id, [])
                 group.transition(S.DEAD)
                 del self.groups[group.group_id]

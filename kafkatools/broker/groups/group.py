@@ -60,6 +60,8 @@ class Group:
     pending_members: set[str] = field(default_factory=set)  # KIP-394: ids handed out, join not yet done
     static_members: dict[str, str] = field(default_factory=dict)  # group.instance.id -> member id
     offsets: dict[tuple[str, int], CommittedOffset] = field(default_factory=dict)
+    # TxnOffsetCommit offsets logged but not yet settled by their transaction's marker: producer id -> offsets
+    pending_txn: dict[int, dict[tuple[str, int], CommittedOffset]] = field(default_factory=dict)
     rebalance_timer: asyncio.TimerHandle | None = None
     state_timestamp: int = 0
     new_member_added: bool = False

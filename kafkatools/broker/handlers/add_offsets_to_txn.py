@@ -2,7 +2,8 @@
 
 Versions: 0-3.
 Behaviour: makes the consumer group part of the producer's transaction, so TxnOffsetCommit may
-then send that group's offsets (held until EndTxn commits them).  Errors as AddPartitionsToTxn
+then send that group's offsets, and adds the group's ``__consumer_offsets`` partition to the
+transaction's partitions (EndTxn's marker there settles the offsets, as in Kafka).  Errors as AddPartitionsToTxn
 (PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2); an empty group id -> INVALID_GROUP_ID.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from kafkatools import errors
 from kafkatools.broker.context import RequestContext
+from kafkatools.broker.groups.coordinator import partition_for
+from kafkatools.broker.groups.store import OFFSETS_TOPIC
 from kafkatools.broker.txn.coordinator import client_error
 from kafkatools.codec import messages
 
@@ -27,8 +30,13 @@ async def handle(ctx: RequestContext, req: messages.AddOffsetsToTxnRequest) -> m
     if not req.group_id:
         return R(error_code=errors.BY_NAME["INVALID_GROUP_ID"].code)
     try:
-        ctx.broker.ensure_offsets_topic()
-        coordinator.add_offsets(req.transactional_id, req.producer_id, req.producer_epoch, req.group_id)
+        b = ctx.broker
+        b.ensure_offsets_topic()
+        count = b.group_ownership.partition_count()
+        if count <= 0:  # no offsets topic yet (too few brokers): the offsets would have nowhere to go
+            return R(error_code=errors.COORDINATOR_NOT_AVAILABLE.code)
+        where = (OFFSETS_TOPIC, partition_for(req.group_id, count))
+        coordinator.add_offsets(req.transactional_id, req.producer_id, req.producer_epoch, req.group_id, where)
     except errors.KafkaError as e:
         return R(error_code=client_error(e.error, ctx.version < 2).code)
     return R(error_code=0)

@@ -2,8 +2,9 @@
 
 Versions: 0-3.
 Behaviour: commits or aborts the producer's transaction: PrepareCommit/PrepareAbort is written to
-``__transaction_state``, a COMMIT/ABORT marker to every partition of the transaction, the offsets
-sent with TxnOffsetCommit are stored (commit only), then CompleteCommit/CompleteAbort is written.
+``__transaction_state``, a COMMIT/ABORT marker to every partition of the transaction (including the
+``__consumer_offsets`` partitions of groups added with AddOffsetsToTxn, which settles their
+TxnOffsetCommit offsets), then CompleteCommit/CompleteAbort is written.
 A retry of a completed EndTxn succeeds; any other state mismatch -> INVALID_TXN_STATE; PRODUCER_FENCED
 is INVALID_PRODUCER_EPOCH before v2.
 """

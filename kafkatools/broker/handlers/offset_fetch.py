@@ -3,9 +3,10 @@
 Versions: 0-9 (v8+ asks for several groups at once).
 Behaviour: committed offset, leader epoch (v5+) and metadata per partition; a partition without a
 commit gets offset -1 and empty metadata with no error.  Null topics (v2+) = every partition the
-group has committed.  ``require_stable`` (v7+) needs nothing here: there are no pending
-transactional commits.  Group-level errors (NOT_COORDINATOR): v0-1 per requested partition, v2-7
-at the top level, v8+ in the group's entry.
+group has committed.  Offsets of unfinished transactions (TxnOffsetCommit) are not shown; with
+``require_stable`` (v7+) a partition that has some answers UNSTABLE_OFFSET_COMMIT (offset -1), so a
+read_committed consumer retries until the transaction ends.  Group-level errors (NOT_COORDINATOR):
+v0-1 per requested partition, v2-7 at the top level, v8+ in the group's entry.
 """
 
 from __future__ import annotations
@@ -20,15 +21,22 @@ MIN_VERSION = 0
 MAX_VERSION = 9
 
 R = messages.OffsetFetchResponse
+UNSTABLE = errors.BY_NAME["UNSTABLE_OFFSET_COMMIT"].code
 
 
-def _lookup(ctx: RequestContext, group_id: str, topics: list[tuple[str, list[int]]] | None
-            ) -> dict[str, list[tuple[int, CommittedOffset | None]]]:
+def _lookup(ctx: RequestContext, group_id: str, topics: list[tuple[str, list[int]]] | None, require_stable: bool
+            ) -> dict[str, list[tuple[int, CommittedOffset | None, int]]]:
+    """topic -> (partition, committed offset, error code)."""
     wanted = None if topics is None else [(t, p) for t, ps in topics for p in ps]
-    found = ctx.broker.groups.fetch_offsets(group_id, wanted)
-    by_topic: dict[str, list[tuple[int, CommittedOffset | None]]] = {}
+    groups = ctx.broker.groups
+    found = groups.fetch_offsets(group_id, wanted)
+    unstable = groups.txn_offsets.unstable(group_id, found) if require_stable else set()
+    by_topic: dict[str, list[tuple[int, CommittedOffset | None, int]]] = {}
     for (topic, partition), committed in found.items():
-        by_topic.setdefault(topic, []).append((partition, committed))
+        if (topic, partition) in unstable:
+            by_topic.setdefault(topic, []).append((partition, None, UNSTABLE))
+        else:
+            by_topic.setdefault(topic, []).append((partition, committed, 0))
     return by_topic
 
 
@@ -56,8 +64,8 @@ async def handle(ctx: RequestContext, req: messages.OffsetFetchRequest) -> messa
                     R.OffsetFetchResponsePartitions(
                         partition_index=p, committed_offset=c.offset if c else -1,
                         committed_leader_epoch=c.leader_epoch if c else -1, metadata=c.metadata if c else "",
-                        error_code=0) for p, c in parts])
-                for name, parts in _lookup(ctx, g.group_id, topics).items()]))
+                        error_code=code) for p, c, code in parts])
+                for name, parts in _lookup(ctx, g.group_id, topics, req.require_stable).items()]))
         return R(groups=groups)
     error = groups_api.group_error(req.group_id, require_id=False)
     if error is not None:
@@ -67,6 +75,7 @@ async def handle(ctx: RequestContext, req: messages.OffsetFetchRequest) -> messa
         R.OffsetFetchResponseTopic(name=name, partitions=[
             R.OffsetFetchResponsePartition(
                 partition_index=p, committed_offset=c.offset if c else -1,
-                committed_leader_epoch=c.leader_epoch if c else -1, metadata=c.metadata if c else "", error_code=0)
-            for p, c in parts])
-        for name, parts in _lookup(ctx, req.group_id, topics).items()])
+                committed_leader_epoch=c.leader_epoch if c else -1, metadata=c.metadata if c else "",
+                error_code=code)
+            for p, c, code in parts])
+        for name, parts in _lookup(ctx, req.group_id, topics, ctx.version >= 7 and req.require_stable).items()])

@@ -8,19 +8,22 @@ the old producer).  Errors follow Kafka: a wrong producer id -> INVALID_PRODUCER
 old epoch -> PRODUCER_FENCED (INVALID_PRODUCER_EPOCH for requests older than KIP-588), an EndTxn
 that does not match the state -> INVALID_TXN_STATE.
 
+Offsets sent with TxnOffsetCommit are not held here: the group coordinator logs them at once as
+transactional records in the group's ``__consumer_offsets`` partition, which AddOffsetsToTxn adds
+to the transaction, so the COMMIT/ABORT marker written there like on any other partition settles
+them (durably: a restart replays log and marker).
+
 Everything outside the state machine goes through ``TxnHost`` (storage of transitions, markers,
-group offsets, producer ids), which tests replace with a recorder.
+producer ids), which tests replace with a recorder.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
 from typing import Protocol
 
 from kafkatools import errors
-from kafkatools.broker.groups.group import CommittedOffset
 from kafkatools.broker.txn.metadata import COMPLETE, PREPARING, TxnMetadata, TxnState
 
 log = logging.getLogger("kafkatools.broker")
@@ -34,8 +37,6 @@ class TxnHost(Protocol):
     def write_state(self, meta: TxnMetadata) -> None: ...
     def write_marker(self, topic: str, partition: int, producer_id: int, epoch: int, commit: bool) -> None: ...
     def partition_exists(self, topic: str, partition: int) -> bool: ...
-    def commit_offsets(self, group_id: str,
-                       offsets: dict[tuple[str, int], CommittedOffset]) -> Awaitable[errors.ErrorCode | None]: ...
 
 
 def _now() -> int:
@@ -130,21 +131,25 @@ class TransactionCoordinator:
             self.host.write_state(meta)
         return dict.fromkeys(partitions, errors.NONE)
 
-    def add_offsets(self, txn_id: str, producer_id: int, epoch: int, group_id: str) -> None:
+    def add_offsets(self, txn_id: str, producer_id: int, epoch: int, group_id: str,
+                    offsets_partition: tuple[str, int] | None = None) -> None:
+        """The group joins the transaction; ``offsets_partition`` (the group's ``__consumer_offsets``
+        partition) joins its partitions, so EndTxn writes the marker that settles the group's offsets."""
         meta = self._producer(txn_id, producer_id, epoch)
-        if meta.state is not TxnState.ONGOING:
+        if meta.state is not TxnState.ONGOING or (offsets_partition is not None
+                                                   and offsets_partition not in meta.partitions):
             meta.begin(_now())
+            if offsets_partition is not None:
+                meta.partitions.add(offsets_partition)
             self.host.write_state(meta)
         meta.groups.add(group_id)
 
-    def txn_offset_commit(self, txn_id: str, group_id: str, producer_id: int, epoch: int,
-                          offsets: dict[tuple[str, int], CommittedOffset]) -> None:
-        """Offsets held until the transaction commits (dropped on abort)."""
+    def txn_offset_commit(self, txn_id: str, group_id: str, producer_id: int, epoch: int) -> None:
+        """Check that the producer may send offsets of ``group_id`` now (the group coordinator logs them)."""
         meta = self._producer(txn_id, producer_id, epoch)
         if meta.state is not TxnState.ONGOING or group_id not in meta.groups:
             raise errors.KafkaError(E["INVALID_TXN_STATE"],
                                     f"Group {group_id} was not added to the transaction of {txn_id}")
-        meta.pending_offsets.setdefault(group_id, {}).update(offsets)
 
     # -- EndTxn -----------------------------------------------------------------------------------
     async def end_txn(self, txn_id: str, producer_id: int, epoch: int, commit: bool) -> None:
@@ -158,19 +163,12 @@ class TransactionCoordinator:
         await self._complete(meta, commit)
 
     async def _complete(self, meta: TxnMetadata, commit: bool) -> None:
-        """Prepare* (logged), markers on every partition, offsets of a commit, Complete* (logged)."""
+        """Prepare* (logged), markers on every partition (group offsets partitions too), Complete* (logged)."""
         meta.state = TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT
         meta.last_update_ms = _now()
         self.host.write_state(meta)
         self._write_markers(meta, commit)
-        if commit:
-            for group_id, offsets in meta.pending_offsets.items():
-                failed = await self.host.commit_offsets(group_id, offsets)
-                if failed is not None:
-                    log.warning("Offsets of transaction %s for group %s were not stored: %s",
-                                meta.transactional_id, group_id, failed.name)
         meta.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
-        meta.pending_offsets = {}
         meta.last_update_ms = _now()
         self.host.write_state(meta)
 
@@ -195,7 +193,6 @@ class TransactionCoordinator:
         self.host.write_state(meta)
         self._write_markers(meta, False)
         meta.state = TxnState.COMPLETE_ABORT
-        meta.pending_offsets = {}
         self.host.write_state(meta)
 
     # -- time-outs and recovery -----------------------------------------------------------------

@@ -4,7 +4,8 @@ Why a separate adapter: the coordinator's state machine (coordinator.py) stays t
 broker, and this is the one place that knows how a standalone broker reaches its partitions.
 Markers go to the partitions this broker leads; a partition led elsewhere would need
 WriteTxnMarkers, which is why a ZooKeeper broker does not coordinate transactions (see
-handlers/init_producer_id.py).
+handlers/init_producer_id.py).  A marker on a ``__consumer_offsets`` partition also settles the
+transactional offsets its groups hold for the producer (Kafka's ``onTransactionCompleted``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from typing import TYPE_CHECKING
 
 from kafkatools import errors
-from kafkatools.broker.groups.group import CommittedOffset
+from kafkatools.broker.groups.coordinator import partition_for
+from kafkatools.broker.groups.store import OFFSETS_TOPIC
 from kafkatools.broker.txn.coordinator import COORDINATOR_EPOCH, TransactionCoordinator
 from kafkatools.broker.txn.metadata import TxnMetadata
 from kafkatools.broker.txn.state_log import TransactionStateLog
@@ -42,13 +44,14 @@ class BrokerTxnHost:
         if part is None or not part.is_leader:
             raise errors.KafkaError(errors.NOT_LEADER_OR_FOLLOWER, f"This broker does not lead {topic}-{partition}")
         part.append_marker(producer_id, epoch, commit, COORDINATOR_EPOCH)
+        if topic == OFFSETS_TOPIC:
+            count = self.broker.group_ownership.partition_count()
+            self.broker.groups.txn_offsets.complete(producer_id, commit,
+                                                    lambda gid: partition_for(gid, count) == partition)
 
     def partition_exists(self, topic: str, partition: int) -> bool:
         return (topic, partition) in self.broker.partitions
 
-    async def commit_offsets(self, group_id: str,
-                             offsets: dict[tuple[str, int], CommittedOffset]) -> errors.ErrorCode | None:
-        return await self.broker.groups.commit_transactional(group_id, offsets)
 
 
 def open_coordinator(broker: BrokerState) -> TransactionCoordinator:

@@ -8,7 +8,8 @@ The state machine (Kafka's transitions)::
 
 Every transition is written to ``__transaction_state`` before it is acted on (``to_log_value``), so
 a restarted coordinator finishes Prepare* states and aborts Ongoing ones.  Offsets sent with
-TxnOffsetCommit wait in ``pending_offsets`` until the commit (in memory only).
+TxnOffsetCommit are the group coordinator's (logged as transactional records, groups/txn_offsets.py);
+``groups`` only remembers which groups joined, to check TxnOffsetCommit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from kafkatools.broker.groups.group import CommittedOffset
 from kafkatools.storage.transaction_log_records import TransactionLogValue
 
 
@@ -52,7 +52,6 @@ class TxnMetadata:
     last_update_ms: int = -1
     last_producer_epoch: int = -1  # the epoch before the newest bump (a retried InitProducerId)
     groups: set[str] = field(default_factory=set)
-    pending_offsets: dict[str, dict[tuple[str, int], CommittedOffset]] = field(default_factory=dict)
 
     def to_log_value(self) -> TransactionLogValue:
         parts: dict[str, list[int]] = {}
@@ -73,7 +72,6 @@ class TxnMetadata:
             self.start_ms = now_ms
             self.partitions = set()
             self.groups = set()
-            self.pending_offsets = {}
         self.last_update_ms = now_ms
 
     def expired(self, now_ms: int) -> bool:
