@@ -172,13 +172,18 @@ class Partition:
         base = self.log.append(buf, self.state.leader_epoch)
         first_offset = int(base)
         self._record_producers(headers, first_offset)
+        self._appended_as_leader()
+        return AppendResult(first_offset, log_append_time, self.log_start_offset, self.log_end_offset - 1)
+
+    def _appended_as_leader(self) -> None:
+        """After any append as leader: replication moves the high watermark (a single replica commits on
+        append), then waiting fetches wake."""
         hook = self.on_leader_append
         if hook is None:
-            self.log.high_watermark = self.log.log_end_offset  # single replica: committed on append
+            self.log.high_watermark = self.log.log_end_offset
         else:
             hook(self)
         self.wake()
-        return AppendResult(first_offset, log_append_time, self.log_start_offset, self.log_end_offset - 1)
 
     def _check_keys(self, records: Any, entries: list[tuple[int, int]]) -> None:
         """A compacted topic keeps the latest record per key, so a record without one is refused (Kafka's
@@ -248,12 +253,7 @@ class Partition:
             self.producers.record(h.producer_id, h.producer_epoch,
                                   BatchMeta(h.base_sequence, h.last_sequence, base, base + h.last_offset_delta,
                                             h.max_timestamp), True)
-        hook = self.on_leader_append
-        if hook is None:
-            self.log.high_watermark = self.log.log_end_offset
-        else:
-            hook(self)
-        self.wake()
+        self._appended_as_leader()
         return base
 
     def append_marker(self, producer_id: int, epoch: int, commit: bool, coordinator_epoch: int) -> int:
@@ -264,12 +264,7 @@ class Partition:
                                     coordinator_epoch=coordinator_epoch, timestamp=now)
         offset = int(self.log.append(bytearray(batch), self.state.leader_epoch))
         self.producers.end_txn(producer_id, epoch, offset, commit, coordinator_epoch, now)
-        hook = self.on_leader_append
-        if hook is None:
-            self.log.high_watermark = self.log.log_end_offset
-        else:
-            hook(self)
-        self.wake()
+        self._appended_as_leader()
         return offset
 
     # -- fetch -----------------------------------------------------------------------------

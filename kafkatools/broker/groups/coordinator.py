@@ -155,6 +155,23 @@ class GroupCoordinator:
         top = self._commit_problem(group, generation, member_id, instance_id)
         if top is not None:
             return dict.fromkeys(keys, top)
+        out, accepted = self.screen_offsets(offsets)
+        if accepted:
+            try:
+                pending = self.store.write_offsets(group_id, accepted)
+            except errors.KafkaError as e:  # NOT_COORDINATOR (partition lost), NOT_ENOUGH_REPLICAS (ISR too small)
+                return dict.fromkeys(keys, commit_error(e.error))
+            failed = await settle(pending)
+            if failed is not None:  # not replicated: the commit did not happen
+                out.update(dict.fromkeys(accepted, commit_error(failed)))
+                return out
+            group.offsets.update(accepted)
+        return out
+
+    def screen_offsets(self, offsets: list[tuple[str, int, int, int, str | None]]
+                       ) -> tuple[dict[tuple[str, int], errors.ErrorCode], dict[tuple[str, int], CommittedOffset]]:
+        """Per-partition checks shared by OffsetCommit and TxnOffsetCommit: (error per partition, the
+        offsets that passed, stamped now)."""
         now_ms = int(time.time() * 1000)
         out: dict[tuple[str, int], errors.ErrorCode] = {}
         accepted: dict[tuple[str, int], CommittedOffset] = {}
@@ -167,17 +184,7 @@ class GroupCoordinator:
             else:
                 accepted[key] = CommittedOffset(offset, epoch, metadata or "", now_ms)
                 out[key] = errors.NONE
-        if accepted:
-            try:
-                pending = self.store.write_offsets(group_id, accepted)
-            except errors.KafkaError as e:  # NOT_COORDINATOR (partition lost), NOT_ENOUGH_REPLICAS (ISR too small)
-                return dict.fromkeys(keys, commit_error(e.error))
-            failed = await settle(pending)
-            if failed is not None:  # not replicated: the commit did not happen
-                out.update(dict.fromkeys(accepted, commit_error(failed)))
-                return out
-            group.offsets.update(accepted)
-        return out
+        return out, accepted
 
     def _commit_problem(self, group: Group, generation: int, member_id: str,
                         instance_id: str | None) -> errors.ErrorCode | None:

@@ -19,7 +19,6 @@ group (UNKNOWN_MEMBER_ID) and a given generation must be the current one (ILLEGA
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -55,7 +54,7 @@ class TransactionalOffsets:
 
         The offsets are in the log (replicated to the ISR) before they become pending; a failed
         write changes nothing."""
-        from kafkatools.broker.groups.coordinator import OFFSET_METADATA_MAX_BYTES, commit_error, settle
+        from kafkatools.broker.groups.coordinator import commit_error, settle
 
         c = self.coordinator
         keys = [(t, p) for t, p, *_ in offsets]
@@ -67,18 +66,7 @@ class TransactionalOffsets:
         top = self._problem(group, generation, member_id)
         if top is not None:
             return dict.fromkeys(keys, top)
-        now_ms = int(time.time() * 1000)
-        out: dict[Key, errors.ErrorCode] = {}
-        accepted: dict[Key, CommittedOffset] = {}
-        for topic, partition, offset, epoch, metadata in offsets:
-            key = (topic, partition)
-            if metadata is not None and len(metadata.encode()) > OFFSET_METADATA_MAX_BYTES:
-                out[key] = E["OFFSET_METADATA_TOO_LARGE"]
-            elif not c.partition_exists(topic, partition):
-                out[key] = errors.UNKNOWN_TOPIC_OR_PARTITION
-            else:
-                accepted[key] = CommittedOffset(offset, epoch, metadata or "", now_ms)
-                out[key] = errors.NONE
+        out, accepted = c.screen_offsets(offsets)
         if not accepted:
             return out
         try:
