@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from kafkatools import errors
-from kafkatools.broker.txn.markers import KEY_REACH, NOT_CONTROL, control_kind_at
 from kafkatools.storage import producer_snapshot as snap
 from kafkatools.storage.errors import StorageError
 from kafkatools.storage.txn_index import AbortedTxn, TransactionIndex
 from kafkatools.wire import batch as wb
-from kafkatools.wire.control import ControlType
+from kafkatools.wire.control import KEY_REACH, NOT_CONTROL, ControlType
+from kafkatools.wire.control import kind_at as control_kind_at
 
 if TYPE_CHECKING:
     from kafkatools.storage.log import PartitionLog

@@ -8,6 +8,14 @@ Layouts (big-endian)::
 
     key                 version int16 (0), type int16
     end-txn value       version int16 (0), coordinatorEpoch int32          (ABORT, COMMIT)
+
+``kind_at`` reads a stored control batch's type without decoding the batch: producer-state replay walks
+batch headers only, and the header says "control" but not whether it commits or aborts.  The type
+sits in the first record's key, a few bytes past the 61-byte header (control batches are never
+compressed); record layout after the header (zigzag varints)::
+
+    length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+    keyLength varint | key
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from enum import IntEnum
 from typing import Final, NamedTuple
 
 from kafkatools.errors import CorruptRecordError
+from kafkatools.wire import batch as wb
+from kafkatools.wire.varint import decode_varint
 
 _KEY: Final = struct.Struct(">hh")
 _END_TXN: Final = struct.Struct(">hi")
@@ -75,3 +85,24 @@ def parse_end_txn_marker(key: bytes | None, value: bytes | None) -> EndTxnMarker
         raise CorruptRecordError("transaction marker value is shorter than 6 bytes")
     version, epoch = _END_TXN.unpack_from(value)
     return EndTxnMarker(ControlType(kind), epoch, version)
+
+
+NOT_CONTROL: Final = -1
+#: bytes past the header that always hold a marker's key (5 + 1 + 10 + 5 + 5 + 4, rounded up)
+KEY_REACH: Final = 32
+
+
+def kind_at(buf: bytes | bytearray | memoryview, pos: int) -> int:
+    """ControlType id of the control batch at ``pos`` (ABORT 0, COMMIT 1, ...); -1 if unreadable."""
+    p = pos + wb.HEADER_SIZE
+    try:
+        _length, p = decode_varint(buf, p, 5)
+        p += 1  # attributes
+        _ts, p = decode_varint(buf, p, 10)
+        _delta, p = decode_varint(buf, p, 5)
+        klen, p = decode_varint(buf, p, 5)
+        if klen < 4 or p + 4 > len(buf):
+            return NOT_CONTROL
+        return parse_key(bytes(buf[p:p + 4]))[1]
+    except (CorruptRecordError, IndexError):
+        return NOT_CONTROL
